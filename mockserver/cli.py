@@ -1,0 +1,217 @@
+"""`ske-sandbox` command line: serve, demo-client, people, person, client new."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from exc
+
+
+def _latency(text: str) -> tuple[float, float]:
+    from .dataapi import parse_latency
+
+    try:
+        return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from exc
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("fault rate must be between 0 and 1")
+    return value
+
+
+def _world_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic world (default 1)")
+    p.add_argument("--today", type=_date, help="data calendar date YYYY-MM-DD (default: the real date)")
+    p.add_argument("--population", type=int, default=5000, help="size of the generated crowd (default 5000)")
+    p.add_argument("--personas", type=Path, help="YAML file with extra personas")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ske-sandbox", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ske-sandbox {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the sandbox HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--public-url", help="address clients use, if not http://HOST:PORT (sets the issuer)")
+    _world_options(serve)
+    serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
+    serve.add_argument("--rettighetspakker", type=Path, help="YAML file of rettighetspakke filters")
+    serve.add_argument("--key-file", type=Path, help="PEM RSA private key to sign tokens with")
+    serve.add_argument("--rotate-keys", action="store_true", help="publish a second (next) signing key")
+    serve.add_argument("--latency", type=_latency, help="added latency, e.g. 50ms..400ms")
+    serve.add_argument("--fault-rate", type=_rate, default=0.0, help="share of calls that fail (seeded)")
+    serve.add_argument("--enforce-concurrency", action="store_true",
+                       help="answer 429 past 5 concurrent calls per API per consumer org")
+    serve.add_argument("--log-level", default="warning")
+
+    demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--json", action="store_true")
+
+    people = sub.add_parser("people", help="list the synthetic people")
+    _world_options(people)
+    people.add_argument("--json", action="store_true")
+    people.add_argument("--limit", type=int, default=30)
+    people.add_argument("--scenario", help="only personas of this scenario (e.g. SSG-008, pensioner)")
+    people.add_argument("--search", help="text to find in number, name or story")
+
+    person = sub.add_parser("person", help="one person's story, years and months")
+    person.add_argument("fnr")
+    _world_options(person)
+    person.add_argument("--json", action="store_true")
+
+    client = sub.add_parser("client", help="Maskinporten client tools")
+    csub = client.add_subparsers(dest="client_command", required=True)
+    new = csub.add_parser("new", help="generate a key pair (or certificate) and a clients-file entry")
+    new.add_argument("--client-id", required=True)
+    new.add_argument("--orgnr", required=True)
+    new.add_argument("--x5c", action="store_true", help="make a business certificate instead of a JWK")
+    new.add_argument("--scopes", default="skatteetaten:summertskattegrunnlag skatteetaten:inntekt")
+    new.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def _population(args: argparse.Namespace):
+    from .clock import DataCalendar
+    from .population.world import Population
+
+    return Population(args.seed, args.population, DataCalendar(args.today or dt.date.today()), args.personas)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .settings import Settings
+
+    settings = Settings(
+        seed=args.seed, today=args.today, population=args.population,
+        base_url=args.public_url or f"http://{args.host}:{args.port}", clients_file=args.clients,
+        personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
+        rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
+        enforce_concurrency=args.enforce_concurrency,
+    )
+    app = create_app(settings)
+    sandbox = app.state.sandbox
+    print(f"ske-sandbox {__version__}  seed={args.seed}  today={sandbox.population.calendar.today}  "
+          f"population={args.population}", flush=True)
+    for name, url in sandbox.base_urls().items():
+        print(f"  {name:34s} {url}", flush=True)
+    print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def cmd_demo_client(args: argparse.Namespace) -> int:
+    from .maskinporten.registry import demo_client
+
+    demo = demo_client(args.seed)
+    if args.json:
+        print(json.dumps(demo.as_dict(), indent=2))
+    else:
+        print(f"client_id: {demo.client_id}\norgnr:     {demo.orgnr}\nkid:       {demo.kid}\n"
+              f"scopes:    {' '.join(demo.scopes)}\n\n{demo.private_key_pem}")
+    return 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    population = _population(args)
+    rows = []
+    for life in population.people(scenario=args.scenario, search=args.search):
+        rows.append(population.summary(life))
+        if len(rows) >= args.limit:
+            break
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        years = ",".join(map(str, r["years"])) or "-"
+        print(f"{r['fnr']}  {r['scenario'] or '':14s} {r['name'][:28]:28s} år: {years:24s} {r['story'][:60]}")
+    return 0
+
+
+def cmd_person(args: argparse.Namespace) -> int:
+    from .identifiers import InvalidIdentifier, parse_person_number
+
+    try:
+        parse_person_number(args.fnr)
+    except InvalidIdentifier as exc:
+        print(f"ske-sandbox: {args.fnr}: {exc}", file=sys.stderr)
+        return 2
+    population = _population(args)
+    life = population.lookup(args.fnr)
+    if life is None:
+        print(f"ske-sandbox: nobody in this sandbox has {args.fnr} (seed {args.seed}, "
+              f"population {args.population})", file=sys.stderr)
+        return 1
+    summary = population.summary(life)
+    summary["household"] = {"spouse": life.spouse, "children": life.children}
+    summary["income"] = [
+        {"kind": s.kind, "beskrivelse": s.beskrivelse, "payer": s.payer.name, "orgnr": s.payer.orgnr,
+         "from": f"{s.start[0]:04d}-{s.start[1]:02d}",
+         "to": f"{s.end[0]:04d}-{s.end[1]:02d}" if s.end else None}
+        for s in life.streams
+    ]
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{life.name} ({life.fnr}{', D-nummer' if life.d_number else ''}), født {life.born}")
+    print(f"  {life.story}")
+    for inc in summary["income"]:
+        print(f"  {inc['kind']}/{inc['beskrivelse']} fra {inc['payer']} ({inc['orgnr']}) {inc['from']}–"
+              f"{inc['to'] or ''}")
+    print(f"  år med skatteoppgjør: {', '.join(map(str, summary['years'])) or 'ingen'}")
+    months = summary["months"]
+    print(f"  måneder i a-ordningen: {months[0] + '–' + months[-1] if months else 'ingen'} ({len(months)})")
+    return 0
+
+
+def cmd_client_new(args: argparse.Namespace) -> int:
+    from .maskinporten.clientgen import ClientGenError, generate
+
+    try:
+        written = generate(args.client_id, args.orgnr, args.out, x5c=args.x5c, scopes=args.scopes.split())
+    except ClientGenError as exc:
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "demo-client":
+        return cmd_demo_client(args)
+    if args.command == "people":
+        return cmd_people(args)
+    if args.command == "person":
+        return cmd_person(args)
+    return cmd_client_new(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

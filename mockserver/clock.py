@@ -1,0 +1,52 @@
+"""Two clocks, kept apart on purpose.
+
+The *wall clock* checks grants and tokens (Maskinporten compares iat/exp to real time). The *data
+calendar* (`--today`) decides which years have a settlement and which months are reported, so the
+same seed and today give byte-identical data on any machine, any day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Clock:
+    """Wall clock in epoch seconds; tests replace `now` (or call `advance`)."""
+
+    source: Callable[[], float] = time.time
+    offset: float = 0.0
+
+    def now(self) -> float:
+        return self.source() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class FrozenClock(Clock):
+    def __init__(self, at: float) -> None:
+        super().__init__(source=lambda: at)
+
+
+@dataclass(frozen=True)
+class DataCalendar:
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def month_available(self, year: int, month: int) -> bool:
+        """a-ordningen data for a month are complete on the 10th of the next month."""
+        nxt_year, nxt_month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return self.today >= dt.date(nxt_year, nxt_month, 10)
+
+    def last_available_month(self) -> tuple[int, int]:
+        y, m = self.today.year, self.today.month
+        for _ in range(3):
+            m -= 1
+            if m == 0:
+                y, m = y - 1, 12
+            if self.month_available(y, m):
+                return y, m
+        raise AssertionError("unreachable: a month two back is always complete")

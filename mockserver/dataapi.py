@@ -1,0 +1,242 @@
+"""What Skatteetaten's data-sharing APIs have in common, written once: the bearer-token check,
+content negotiation, the error body, scenario overrides, latency, faults and the concurrency limit.
+
+Each API (summertskattegrunnlag/, inntekt/, sistetilgjengeligeskatteoppgjoer/) describes itself with an
+`ApiSpec` and hands `serve` a function that builds the body or raises its documented error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .maskinporten.tokens import InvalidToken, orgnr_of, verify_access_token
+from .representation import JSON, NotAcceptable, choose_media_type, render
+from .skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
+
+log = logging.getLogger("ske_sandbox")
+
+SCENARIO_HEADER = "Ske-Sandbox-Scenario"
+MAX_SLOW = 30.0
+CONCURRENCY_LIMIT = 5  # Skatteetaten: at most 5 concurrent calls per API per organisation
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    name: str
+    errors: ErrorCatalogue
+    scopes: frozenset[str]
+    xml_root: str
+    xml_namespace: str
+    forbidden: str = "forbidden"  # meaning used for a missing scope
+
+
+@dataclass(frozen=True)
+class Caller:
+    consumer: str  # orgnr the data is for (never the supplier)
+    client_id: str
+    scopes: frozenset[str]
+    claims: dict[str, Any]
+
+
+def parse_duration(text: str) -> float:
+    """'250ms' or '2s' → seconds."""
+    m = re.fullmatch(r"(\d{1,5})(ms|s)", text.strip())
+    if not m:
+        raise ValueError(f"expected a duration like 250ms or 2s, got {text!r}")
+    value = int(m.group(1))
+    return value / 1000 if m.group(2) == "ms" else float(value)
+
+
+def parse_latency(text: str) -> tuple[float, float]:
+    """'50ms..400ms' or '100ms' → (low, high) seconds."""
+    low, _, high = text.partition("..")
+    lo = parse_duration(low)
+    hi = parse_duration(high) if high else lo
+    if hi < lo:
+        raise ValueError(f"latency range {text!r} runs backwards")
+    return lo, hi
+
+
+@dataclass
+class Faults:
+    """Server-wide realism: latency, a seeded error rate, and the 5-concurrent-calls limit."""
+
+    seed: int = 1
+    latency: tuple[float, float] | None = None
+    fault_rate: float = 0.0
+    enforce_concurrency: bool = False
+    _rng: random.Random = field(init=False)
+    _inflight: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("fault rate must be between 0 and 1")
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = random.Random(f"{self.seed}:faults")
+        self._inflight.clear()
+
+    def delay(self) -> float:
+        if self.latency is None:
+            return 0.0
+        with self._lock:
+            return self._rng.uniform(*self.latency)
+
+    def roll(self) -> bool:
+        if self.fault_rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.fault_rate
+
+    def acquire(self, api: str, org: str) -> bool:
+        if not self.enforce_concurrency:
+            return True
+        with self._lock:
+            n = self._inflight.get((api, org), 0)
+            if n >= CONCURRENCY_LIMIT:
+                return False
+            self._inflight[(api, org)] = n + 1
+            return True
+
+    def release(self, api: str, org: str) -> None:
+        if not self.enforce_concurrency:
+            return
+        with self._lock:
+            self._inflight[(api, org)] = max(0, self._inflight.get((api, org), 1) - 1)
+
+
+def authenticate(request: Request, api: ApiSpec) -> Caller:
+    sandbox = request.app.state.sandbox
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise api.errors("unauthenticated", "Mangler Authorization: Bearer <Maskinporten-token>")
+    try:
+        claims = verify_access_token(token.strip(), sandbox.issuer, sandbox.keys, sandbox.clock)
+    except InvalidToken as exc:
+        raise api.errors("unauthenticated", f"Ugyldig token: {exc}") from exc
+    scopes = frozenset(str(claims.get("scope", "")).split())
+    if not scopes & api.scopes:
+        raise api.errors(api.forbidden, f"Tokenet mangler scope {' eller '.join(sorted(api.scopes))}")
+    consumer = orgnr_of(claims.get("consumer"))
+    if consumer is None:
+        raise api.errors("unauthenticated", "Tokenet mangler consumer-claim")
+    return Caller(consumer, str(claims.get("client_id", "")), scopes, claims)
+
+
+def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float]:
+    """(error to answer, extra delay) from the Ske-Sandbox-Scenario header."""
+    value = request.headers.get(SCENARIO_HEADER)
+    if value is None:
+        return None, 0.0
+    value = value.strip()
+    codes = {code: (status, melding) for code, status, melding in api.errors.table()}
+    if value in codes:
+        status, melding = codes[value]
+        return SkeError(value, status, f"{melding} (scenario)"), 0.0
+    if value.startswith("slow:"):
+        try:
+            seconds = parse_duration(value[5:])
+        except ValueError:
+            seconds = -1.0
+        if 0 <= seconds <= MAX_SLOW:
+            return None, seconds
+    if value == "503":
+        return api.errors("backend", "Tjenesten er midlertidig utilgjengelig (scenario)", status="503",
+                          **{"Retry-After": "1"}), 0.0
+    if value == "429":
+        return too_many(api), 0.0
+    known = ", ".join(sorted(codes))
+    raise api.errors("invalid", f"Ukjent {SCENARIO_HEADER} {value!r}; bruk en av {known}, "
+                     f"slow:<n>ms|s (høyst {MAX_SLOW:.0f}s), 503 eller 429")
+
+
+def too_many(api: ApiSpec) -> SkeError:
+    return api.errors("unexpected", "For mange samtidige kall; Skatteetaten tillater 5 samtidige kall per "
+                      "API per virksomhet", status="429", **{"Retry-After": "1"})
+
+
+async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str], dict[str, Any]]) -> Response:
+    """Run one API call the way Skatteetaten's gateway does, and never answer a bare 500."""
+    sandbox = request.app.state.sandbox
+    korrelasjonsid = str(uuid.uuid4())
+    media = JSON
+    caller: Caller | None = None
+    acquired = False
+    try:
+        caller = authenticate(request, api)
+        try:
+            media = choose_media_type(request.headers.get("accept"))
+        except NotAcceptable:
+            raise api.errors("not_acceptable", "Kun application/json og application/xml støttes") from None
+        forced, slow = _scenario(request, api)
+        delay = slow + sandbox.faults.delay()
+        if delay:
+            await asyncio.sleep(delay)
+        acquired = sandbox.faults.acquire(api.name, caller.consumer)
+        if not acquired:
+            raise too_many(api)
+        if forced is not None:
+            raise forced
+        if sandbox.faults.roll():
+            raise api.errors("backend", "Uventet feil i baksystem (tilfeldig feil, --fault-rate)")
+        body = produce(caller, media)
+        sandbox.journal.note(request, api.name, "200", caller)
+        return render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
+                      headers={CORRELATION_HEADER: korrelasjonsid})
+    except SkeError as err:
+        sandbox.journal.note(request, api.name, err.kode, caller)
+        return error_response(err, media, korrelasjonsid)
+    except Exception:  # a sandbox bug must still answer in the API's own format
+        log.exception("unexpected error in %s", api.name)
+        return error_response(api.errors("unexpected"), media, korrelasjonsid)
+    finally:
+        if acquired and caller is not None:
+            sandbox.faults.release(api.name, caller.consumer)
+
+
+def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            media = choose_media_type(request.headers.get("accept"))
+        except NotAcceptable:
+            media = JSON
+        return error_response(api.errors("unknown_url", f"Ukjent URL: {request.url.path}"), media)
+
+    return endpoint
+
+
+def check_person_number(api: ApiSpec, value: str) -> None:
+    from .identifiers import InvalidIdentifier, parse_person_number
+
+    try:
+        parse_person_number(value)
+    except InvalidIdentifier as exc:
+        raise api.errors("invalid", f"Ugyldig personidentifikator {value!r}: {exc}") from exc
+
+
+def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: str):
+    """The package must exist, be granted to the consumer org, and carry consent where it needs it."""
+    sandbox = request.app.state.sandbox
+    pakke = sandbox.pakker.get(name.lower())
+    if pakke is None:
+        raise api.errors("unknown_url", f"Ukjent rettighetspakke {name!r}")
+    if not sandbox.registry.granted(caller.consumer, pakke.name):
+        raise api.errors("forbidden", f"Virksomheten {caller.consumer} har ikke tilgang til rettighetspakken "
+                         f"{pakke.name}")
+    if pakke.samtykke and not request.headers.get("altinnsamtykke"):
+        raise api.errors("consent", f"Rettighetspakken {pakke.name} krever samtykke fra personen")
+    return pakke

@@ -1,0 +1,1 @@
+"""The Inntekt API v1 (a-ordningen) fake."""

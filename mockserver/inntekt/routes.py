@@ -1,0 +1,86 @@
+"""GET /inntekt/v1/{rettighetspakke}/{personidentifikator}/inntekter?fraOgMed=YYYY-MM&tilOgMed=YYYY-MM"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
+from ..maskinporten.registry import SCOPE_INNTEKT
+from ..population.reports import month_reports
+from .errors import IM
+
+MAX_SPAN_MONTHS = 12
+FIRST_PERIOD = (2015, 1)  # a-ordningen began in January 2015
+_PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+API = ApiSpec(
+    name="inntekt",
+    errors=IM,
+    scopes=frozenset({SCOPE_INNTEKT}),
+    xml_root="inntekter",
+    xml_namespace="urn:no:skatteetaten:datasamarbeid:inntekt:v1",
+)
+
+
+def parse_period(name: str, value: str | None) -> tuple[int, int]:
+    if value is None:
+        raise IM("invalid", f"Mangler påkrevd parameter {name} (YYYY-MM)")
+    m = _PERIOD.fullmatch(value)
+    if not m:
+        raise IM("invalid", f"Ugyldig {name} {value!r}; bruk formatet YYYY-MM, for eksempel 2026-01")
+    period = (int(m.group(1)), int(m.group(2)))
+    if period < FIRST_PERIOD:
+        raise IM("invalid", f"{name} {value} er før a-ordningen startet (2015-01)")
+    return period
+
+
+def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
+    out, cur = [], start
+    while cur <= end:
+        out.append(cur)
+        cur = (cur[0] + (cur[1] == 12), cur[1] % 12 + 1)
+    return out
+
+
+async def hent(request: Request) -> Response:
+    p, q = request.path_params, request.query_params
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        fra = parse_period("fraOgMed", q.get("fraOgMed"))
+        til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
+        if til < fra:
+            raise IM("invalid", f"tilOgMed ({q.get('tilOgMed')}) er før fraOgMed ({q.get('fraOgMed')})")
+        months = months_between(fra, til)
+        if len(months) > MAX_SPAN_MONTHS:
+            raise IM("invalid", f"Perioden er {len(months)} måneder; høyst {MAX_SPAN_MONTHS} måneder per kall")
+        fnr = p["personidentifikator"]
+        check_person_number(API, fnr)
+        pakke = check_rettighetspakke(request, API, caller, p["rettighetspakke"])
+        population = request.app.state.sandbox.population
+        life = population.lookup(fnr)
+        if life is None:
+            raise IM("unknown_person")
+        oppgaver = []
+        for month in months:
+            if not population.month_available(month):
+                continue
+            for oppgave in month_reports(life, month):
+                kept = pakke.filter_oppgave(oppgave)
+                if kept is not None:
+                    oppgaver.append(kept)
+        if not oppgaver:
+            raise IM("no_data")
+        return {"oppgaveInntektsmottaker": oppgaver}
+
+    return await serve(request, API, produce)
+
+
+routes = [
+    Route("/v1/{rettighetspakke}/{personidentifikator}/inntekter", hent, methods=["GET"]),
+    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+]

@@ -1,0 +1,1 @@
+"""The Maskinporten fake: JWT-bearer grant → access token, discovery, JWKS."""

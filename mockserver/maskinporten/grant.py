@@ -1,0 +1,227 @@
+"""Validation of the JWT-bearer grant, in the order Maskinporten documents: the JWT first, then the
+certificate or key that signed it, then what the client may have (scopes, delegation)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.x509.oid import NameOID
+
+from ..clock import Clock
+from .errors import GrantError, auth_failed, invalid_request
+from .registry import Client, Registry
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ALLOWED_ALGS = ("RS256", "RS384", "RS512")
+MAX_LIFETIME = 120
+SKEW = 10
+_NTR_OID = x509.ObjectIdentifier("2.5.4.97")  # organizationIdentifier, e.g. NTRNO-310000001
+
+
+@dataclass(frozen=True)
+class ValidGrant:
+    client: Client
+    scopes: list[str]
+    client_amr: str
+    consumer: str  # the org the data is for
+    supplier: str | None  # set when a supplier acts for consumer_org
+    resource: list[str] | None
+
+
+class JtiCache:
+    """Remembers used grant ids until their expiry (plus skew), per client."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def seen(self, client_id: str, jti: str, now: float) -> bool:
+        return self._seen.get((client_id, jti), -1) >= now
+
+    def use(self, client_id: str, jti: str, exp: float, now: float) -> bool:
+        with self._lock:
+            if len(self._seen) > 1024:
+                self._seen = {k: v for k, v in self._seen.items() if v >= now}
+            key = (client_id, jti)
+            if self._seen.get(key, -1) >= now:
+                return False
+            self._seen[key] = exp + SKEW
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+def _claims_without_verification(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        header = jwt.get_unverified_header(assertion)
+        claims = jwt.decode(assertion, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise invalid_request("Invalid assertion. Invalid parameter value") from exc
+    if not isinstance(claims, dict):
+        raise invalid_request("Invalid assertion. Invalid parameter value")
+    return header, claims
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise auth_failed("MP-130", f"Invalid JWT. Missing or non-numeric claim {name}")
+    return float(value)
+
+
+def _org_of_certificate(cert: x509.Certificate) -> str | None:
+    for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        text = str(attr.value)
+        if text.isdigit() and len(text) == 9:
+            return text
+    for attr in cert.subject.get_attributes_for_oid(_NTR_OID):
+        text = str(attr.value)
+        if text.upper().startswith("NTRNO-"):
+            return text[6:]
+    return None
+
+
+def _leaf_certificate(header: dict[str, Any]) -> x509.Certificate:
+    chain = header["x5c"]
+    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
+        raise GrantError("MP-123", "Invalid JWT header x5c")
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
+    except (ValueError, binascii.Error) as exc:
+        raise GrantError("MP-123", "Invalid JWT header x5c. Failed to extract certificate from jwt") from exc
+
+
+class GrantValidator:
+    def __init__(self, issuer: str, registry: Registry, clock: Clock) -> None:
+        self.issuer = issuer
+        self.registry = registry
+        self.clock = clock
+        self.jti = JtiCache()
+
+    def validate(self, form: dict[str, str]) -> ValidGrant:
+        grant_type = form.get("grant_type")
+        if grant_type != GRANT_TYPE:
+            raise GrantError(
+                "MP-011", f"Invalid grant_type {grant_type!r}; use {GRANT_TYPE}", "unsupported_grant_type"
+            )
+        assertion = (form.get("assertion") or "").strip()
+        if not assertion:
+            raise invalid_request("Invalid assertion. Missing parameter assertion")
+        header, claims = _claims_without_verification(assertion)
+
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGS:
+            raise auth_failed("MP-011", f"Invalid JWT. Unsupported signing algorithm {alg!r}; use RS256, "
+                              "RS384 or RS512")
+        has_kid, has_x5c = "kid" in header, "x5c" in header
+        if has_kid == has_x5c:
+            raise auth_failed("MP-011", "Invalid JWT. Exactly one of the headers kid and x5c must be present")
+        if has_x5c and not isinstance(header["x5c"], list):
+            raise GrantError("MP-123", "Invalid JWT header x5c")
+
+        client = self.registry.clients.get(str(claims.get("iss", "")))
+        if client is None:
+            raise auth_failed("MP-100", "Client not found")
+        aud = claims.get("aud")
+        if aud != self.issuer and aud != [self.issuer]:
+            raise auth_failed("MP-110", "Invalid JWT claim aud")
+
+        now = self.clock.now()
+        iat, exp = _number(claims, "iat"), _number(claims, "exp")
+        if exp - iat > MAX_LIFETIME:
+            raise auth_failed("MP-130", f"Invalid JWT. exp - iat must be at most {MAX_LIFETIME} seconds")
+        if iat > now + SKEW:
+            raise auth_failed("MP-130", "Issue time is after now")
+        if iat < now - MAX_LIFETIME - SKEW or exp < now - SKEW:
+            raise auth_failed("MP-130", "JWT is expired")
+
+        jti = claims.get("jti")
+        if jti is not None and self.jti.seen(client.client_id, str(jti), now):
+            raise GrantError("MP-012", "Grant is used before")
+
+        key, amr = self._signing_key(client, header)
+        try:
+            jwt.decode(assertion, key, algorithms=[alg], options={
+                "verify_aud": False, "verify_iss": False, "verify_exp": False,
+                "verify_iat": False, "verify_nbf": False,
+            })
+        except jwt.PyJWTError as exc:
+            raise auth_failed("MP-124", "Invalid JWT signature") from exc
+
+        # Remembered only once the signature holds, so a forged grant cannot burn a real client's jti.
+        if jti is not None and not self.jti.use(client.client_id, str(jti), exp, now):
+            raise GrantError("MP-012", "Grant is used before")
+
+        scopes = str(claims.get("scope", "")).split()
+        if not scopes:
+            raise GrantError("MP-200", "Token request contains no scope", "invalid_scope")
+        missing = [s for s in scopes if s not in client.scopes]
+        if missing:
+            raise GrantError(
+                "MP-200", f"Token request contains invalid scopes for client, {' '.join(missing)}",
+                "invalid_scope",
+            )
+        consumer, supplier = self._consumer(client, claims, scopes)
+        return ValidGrant(client, scopes, amr, consumer, supplier, self._resource(claims))
+
+    def _signing_key(self, client: Client, header: dict[str, Any]) -> tuple[RSAPublicKey, str]:
+        if "kid" in header:
+            key = client.public_key(str(header["kid"]))
+            if key is None:
+                raise auth_failed("MP-124", "Unknown key identifier (kid) for client")
+            return key, "private_key_jwt"
+        cert = _leaf_certificate(header)
+        if not client.x5c:
+            raise auth_failed("MP-120", "Invalid JWT. The client requires pre-registered jwk and no key "
+                              "identifier (kid) provided")
+        if client.certificates and cert not in client.certificates:
+            raise auth_failed("MP-120", "The JWT is signed with an invalid certificate.")
+        at = dt.datetime.fromtimestamp(self.clock.now(), dt.UTC)
+        if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+            raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Certificate expired "
+                              "or not yet valid")
+        public = cert.public_key()
+        if not isinstance(public, RSAPublicKey):
+            raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Not an RSA key")
+        org = _org_of_certificate(cert)
+        if org != client.orgnr:
+            raise GrantError("MP-122", "Invalid JWT. Invalid organization number for client. Does not match "
+                             "certificate orgno")
+        return public, "virksomhetssertifikat"
+
+    def _consumer(self, client: Client, claims: dict[str, Any], scopes: list[str]) -> tuple[str, str | None]:
+        consumer_org = claims.get("consumer_org")
+        if consumer_org is None:
+            return client.orgnr, None
+        text = str(consumer_org)
+        if not (len(text) == 9 and text.isdigit()):
+            raise invalid_request("Invalid assertion. Invalid parameter value consumer_org: 9 digits expected")
+        if text == client.orgnr:
+            raise invalid_request("Validation of JWT claim failed: The combination consumer_org in claim and "
+                                  "delegation scope on client is invalid")
+        for scope in scopes:
+            if not self.registry.delegated(text, client.orgnr, scope):
+                raise GrantError(
+                    "MP-251", f"Consumer {text} has not delegated access to the scope {scope} to supplier "
+                    f"{client.orgnr}", "invalid_scope",
+                )
+        return text, client.orgnr
+
+    @staticmethod
+    def _resource(claims: dict[str, Any]) -> list[str] | None:
+        resource = claims.get("resource")
+        if resource is None:
+            return None
+        if not isinstance(resource, list) or not resource or not all(isinstance(r, str) for r in resource):
+            raise invalid_request("Invalid assertion. Invalid parameter value resource: only array supported")
+        return resource

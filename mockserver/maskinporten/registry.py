@@ -1,0 +1,211 @@
+"""Maskinporten clients and Skatteetaten's side of access: which org holds which rettighetspakke,
+and which consumer has delegated which scope to which supplier (Altinn "På vegne av").
+
+Format of a clients file (`--clients FILE`, YAML)::
+
+    clients:
+      - client_id: my-vendor-client          # `iss` of the grant
+        orgnr: "310000001"                   # the owner, synthetic (starts with 2 or 3)
+        scopes: [skatteetaten:summertskattegrunnlag, skatteetaten:inntekt]
+        access_token_lifetime: 120           # seconds, optional
+        jwks:                                # pre-registered public keys (kid), and/or
+          - {kty: RSA, kid: my-key-1, n: "...", e: AQAB}
+        jwks_file: my-key.jwks.json          # a JWK or JWKS file, relative to this file
+        x5c: true                            # trust business certificates carrying `orgnr`
+        certificates: [my-cert.pem]          # optional: only these certificates (pinned)
+    consumers:
+      - orgnr: "310000002"
+        name: Sandvik kommune
+        rettighetspakker: [kommuneboligsosialeformaal]
+        delegations:                         # Altinn delegations to a supplier
+          - supplier: "310000001"
+            scopes: [skatteetaten:summertskattegrunnlag, skatteetaten:inntekt]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from jwt.algorithms import RSAAlgorithm
+
+from ..identifiers import is_synthetic_orgnr, make_orgnr
+from .keys import load_private_key, private_key_pem, public_jwk, seeded_private_key_pem
+
+SCOPE_SSG = "skatteetaten:summertskattegrunnlag"
+SCOPE_SSG_LEGACY = "skatteetaten:spesifisertsummertskattegrunnlag"
+SCOPE_INNTEKT = "skatteetaten:inntekt"
+KOMMUNE_PAKKE = "kommuneboligsosialeformaal"
+DEFAULT_LIFETIME = 120
+
+
+class RegistryError(ValueError):
+    """A clients file that cannot be used; says which entry and why."""
+
+
+@dataclass
+class Client:
+    client_id: str
+    orgnr: str
+    scopes: frozenset[str]
+    jwks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    x5c: bool = False
+    certificates: list[x509.Certificate] = field(default_factory=list)
+    access_token_lifetime: int = DEFAULT_LIFETIME
+
+    def public_key(self, kid: str) -> RSAPublicKey | None:
+        jwk = self.jwks.get(kid)
+        if jwk is None:
+            return None
+        key = RSAAlgorithm.from_jwk(jwk)
+        return key if isinstance(key, RSAPublicKey) else None
+
+
+@dataclass
+class Consumer:
+    orgnr: str
+    name: str = ""
+    rettighetspakker: frozenset[str] = frozenset()
+    delegations: dict[str, frozenset[str]] = field(default_factory=dict)  # supplier -> scopes
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    client_id: str
+    orgnr: str
+    kid: str
+    private_key_pem: str
+    scopes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "orgnr": self.orgnr,
+            "kid": self.kid,
+            "private_key_pem": self.private_key_pem,
+            "scopes": self.scopes,
+        }
+
+
+def demo_client(seed: int) -> DemoClient:
+    """The built-in client of a seed: a municipality of its own, granted the housing package."""
+    key = load_private_key(seeded_private_key_pem(f"demo-client:{seed}"))
+    return DemoClient(
+        client_id=f"ske-sandbox-demo-{seed}",
+        orgnr=make_orgnr(10_000_000 + 910_000 + seed),
+        kid=f"ske-sandbox-demo-{seed}-key",
+        private_key_pem=private_key_pem(key),
+        scopes=[SCOPE_SSG, SCOPE_INNTEKT],
+    )
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.clients: dict[str, Client] = {}
+        self.consumers: dict[str, Consumer] = {}
+
+    def add_client(self, client: Client) -> None:
+        self.clients[client.client_id] = client
+
+    def consumer(self, orgnr: str) -> Consumer:
+        return self.consumers.setdefault(orgnr, Consumer(orgnr))
+
+    def granted(self, orgnr: str, rettighetspakke: str) -> bool:
+        c = self.consumers.get(orgnr)
+        return c is not None and rettighetspakke.lower() in c.rettighetspakker
+
+    def delegated(self, consumer: str, supplier: str, scope: str) -> bool:
+        c = self.consumers.get(consumer)
+        return c is not None and scope in c.delegations.get(supplier, frozenset())
+
+    @classmethod
+    def build(cls, seed: int, clients_file: Path | None = None) -> Registry:
+        reg = cls()
+        demo = demo_client(seed)
+        pub = load_private_key(demo.private_key_pem.encode()).public_key()
+        reg.add_client(
+            Client(demo.client_id, demo.orgnr, frozenset(demo.scopes), {demo.kid: public_jwk(pub, demo.kid)})
+        )
+        home = reg.consumer(demo.orgnr)
+        home.name = "Sandvik kommune (sandkasse)"
+        home.rettighetspakker = frozenset({KOMMUNE_PAKKE})
+        if clients_file is not None:
+            reg.load(clients_file)
+        return reg
+
+    def load(self, path: Path) -> None:
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise RegistryError(f"{path}: cannot read clients file: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise RegistryError(f"{path}: expected a mapping with 'clients' and/or 'consumers'")
+        for i, entry in enumerate(doc.get("clients") or []):
+            self.add_client(_parse_client(entry, path.parent, f"{path}: clients[{i}]"))
+        for i, entry in enumerate(doc.get("consumers") or []):
+            _parse_consumer(self, entry, f"{path}: consumers[{i}]")
+
+
+def _orgnr(value: Any, where: str) -> str:
+    text = str(value)
+    if not is_synthetic_orgnr(text):
+        raise RegistryError(f"{where}: orgnr {text!r} must be 9 digits, start with 2 or 3, valid mod 11")
+    return text
+
+
+def _read_jwks(path: Path, where: str) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{where}: cannot read {path}: {exc}") from exc
+    return doc["keys"] if isinstance(doc, dict) and "keys" in doc else [doc]
+
+
+def _parse_client(entry: Any, base: Path, where: str) -> Client:
+    if not isinstance(entry, dict) or "client_id" not in entry or "orgnr" not in entry:
+        raise RegistryError(f"{where}: needs at least client_id and orgnr")
+    jwk_list = list(entry.get("jwks") or [])
+    if entry.get("jwks_file"):
+        jwk_list += _read_jwks(base / entry["jwks_file"], where)
+    jwks: dict[str, dict[str, Any]] = {}
+    for jwk in jwk_list:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid"):
+            raise RegistryError(f"{where}: every JWK needs kty RSA and a kid")
+        jwks[jwk["kid"]] = jwk
+    certs = []
+    for name in entry.get("certificates") or []:
+        try:
+            certs.append(x509.load_pem_x509_certificate((base / name).read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{where}: cannot read certificate {name}: {exc}") from exc
+    x5c = bool(entry.get("x5c")) or bool(certs)
+    if not jwks and not x5c:
+        raise RegistryError(f"{where}: register keys (jwks/jwks_file) or x5c: true")
+    lifetime = int(entry.get("access_token_lifetime", DEFAULT_LIFETIME))
+    if lifetime <= 0:
+        raise RegistryError(f"{where}: access_token_lifetime must be positive")
+    return Client(
+        client_id=str(entry["client_id"]),
+        orgnr=_orgnr(entry["orgnr"], where),
+        scopes=frozenset(entry.get("scopes") or []),
+        jwks=jwks,
+        x5c=x5c,
+        certificates=certs,
+        access_token_lifetime=lifetime,
+    )
+
+
+def _parse_consumer(reg: Registry, entry: Any, where: str) -> None:
+    if not isinstance(entry, dict) or "orgnr" not in entry:
+        raise RegistryError(f"{where}: needs orgnr")
+    c = reg.consumer(_orgnr(entry["orgnr"], where))
+    c.name = str(entry.get("name", c.name))
+    c.rettighetspakker = c.rettighetspakker | {p.lower() for p in entry.get("rettighetspakker") or []}
+    for j, d in enumerate(entry.get("delegations") or []):
+        supplier = _orgnr(d.get("supplier"), f"{where}.delegations[{j}]")
+        c.delegations[supplier] = c.delegations.get(supplier, frozenset()) | frozenset(d.get("scopes") or [])

@@ -1,0 +1,75 @@
+"""HTTP face of the Maskinporten fake, mounted at /maskinporten."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import GrantError, invalid_request
+from .grant import ALLOWED_ALGS, GRANT_TYPE
+
+MAX_BODY = 64 * 1024
+
+
+def metadata(issuer: str) -> dict[str, object]:
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}token",
+        "jwks_uri": f"{issuer}jwk",
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "grant_types_supported": [GRANT_TYPE],
+        "token_endpoint_auth_signing_alg_values_supported": list(ALLOWED_ALGS),
+        "authorization_details_types_supported": ["urn:altinn:systemuser", "urn:altinn:consent"],
+    }
+
+
+async def _form(request: Request) -> dict[str, str]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise invalid_request("Content-Type must be application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise invalid_request("Request body too large")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError as exc:
+        raise invalid_request("Request body is not UTF-8") from exc
+
+
+async def token(request: Request) -> Response:
+    sandbox = request.app.state.sandbox
+    try:
+        grant = sandbox.grants.validate(await _form(request))
+    except GrantError as err:
+        sandbox.journal.note(request, "maskinporten", err.code)
+        return err.response(sandbox.issuer)
+    answer = sandbox.tokens.issue(grant)
+    sandbox.journal.note(request, "maskinporten", "token")
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def well_known(request: Request) -> Response:
+    return JSONResponse(metadata(request.app.state.sandbox.issuer))
+
+
+async def jwk(request: Request) -> Response:
+    return JSONResponse(request.app.state.sandbox.keys.jwks())
+
+
+async def method_not_allowed(request: Request) -> Response:
+    return invalid_request("Use POST with a form-encoded jwt-bearer grant").response(
+        request.app.state.sandbox.issuer
+    )
+
+
+routes = [
+    Route("/token", token, methods=["POST"]),
+    Route("/token", method_not_allowed, methods=["GET"]),
+    Route("/.well-known/oauth-authorization-server", well_known, methods=["GET"]),
+    Route("/.well-known/openid-configuration", well_known, methods=["GET"]),
+    Route("/jwk", jwk, methods=["GET"]),
+    Route("/jwks", jwk, methods=["GET"]),
+]

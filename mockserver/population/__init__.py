@@ -1,0 +1,1 @@
+"""The synthetic world: people derived on demand from (seed, index), and curated personas."""

@@ -1,0 +1,282 @@
+"""A person's life: who they are and what flows of money and wealth they have.
+
+Both APIs read the same life, so the monthly a-ordningen reports and the yearly tax basis tell one
+story. Everything is derived from a `random.Random` seeded by text (stable across processes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from faker import Faker
+
+from ..identifiers import make_orgnr
+
+FIRST_MONTH = (2021, 1)
+
+Month = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Org:
+    orgnr: str
+    name: str
+    virksomhet: str  # the underenhet that employs (virksomhetId)
+
+
+@lru_cache(maxsize=1)
+def _faker() -> Faker:
+    return Faker("no_NO")
+
+
+def employer(n: int) -> Org:
+    """Employer number n of the synthetic business register (same n, same company, any seed)."""
+    fake = _faker()
+    fake.seed_instance(1_000_003 + n)
+    word = fake.last_name().upper()
+    kind = ("AS", "AS", "AS", "SA", "ASA", "DA")[n % 6]
+    trade = ("BYGG", "HELSE", "TRANSPORT", "DATA", "HANDEL", "SERVICE", "MAT", "EIENDOM")[n % 8]
+    return Org(make_orgnr(3_100_000 + 2 * n), f"{word} {trade} {kind}", make_orgnr(3_100_001 + 2 * n))
+
+
+BANKS = [
+    Org(make_orgnr(12_000_000 + 17 * i), name, make_orgnr(12_000_001 + 17 * i))
+    for i, name in enumerate([
+        "FORSIKTIG EMPATISK TIGER SPAREBANK", "ROLIG SKAPENDE GIRAFF BANK ASA", "TRYGG FJORD SPAREBANK",
+        "NORDLIG LYS BANK ASA", "STILLE ELV SPAREBANK", "HØYT FJELL BANK ASA",
+    ])
+]
+NAV = Org(make_orgnr(13_000_000), "NAV SANDKASSE", make_orgnr(13_000_001))
+PENSJONSKASSE = Org(make_orgnr(13_000_100), "STATENS PENSJONSKASSE SANDKASSE", make_orgnr(13_000_101))
+LAANEKASSEN = Org(make_orgnr(13_000_200), "LÅNEKASSEN SANDKASSE", make_orgnr(13_000_201))
+KOMMUNE_NAV = Org(make_orgnr(13_000_300), "NAV SOSIALTJENESTE SANDKASSE", make_orgnr(13_000_301))
+
+
+@dataclass(frozen=True)
+class IncomeStream:
+    """One payer paying one kind of income every month of a spell."""
+
+    kind: str  # loennsinntekt | ytelseFraOffentlige | pensjonEllerTrygd
+    beskrivelse: str
+    payer: Org
+    monthly: int  # in the first year of the spell; grows yearly
+    start: Month
+    end: Month | None = None  # inclusive
+    trekk: float = 0.3
+    fordel: str = "kontantytelse"
+    svalbard: bool = False
+    holiday_pay: bool = False  # June feriepenger for wage streams
+
+    def active(self, month: Month) -> bool:
+        return self.start <= month and (self.end is None or month <= self.end)
+
+
+@dataclass(frozen=True)
+class Account:
+    bank: Org
+    kontonummer: str
+    innskudd: int  # balance at the end of 2021
+    rate: float
+
+
+@dataclass(frozen=True)
+class Debt:
+    lender: Org
+    kontonummer: str
+    gjeld: int  # at the end of 2021
+    rate: float
+    yearly_repayment: int
+
+
+@dataclass(frozen=True)
+class Home:
+    kommunenummer: str
+    gaardsnummer: int
+    bruksnummer: int
+    markedsverdi: int  # 2021
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    registreringsnummer: str
+    fabrikatnavn: str
+    aarForFoerstegangsregistrering: int
+    verdi: int  # 2021
+
+
+@dataclass
+class Life:
+    fnr: str
+    first_name: str
+    last_name: str
+    born: dt.date
+    gender: str
+    d_number: bool
+    address: dict[str, str]
+    story: str = ""
+    scenario: str | None = None
+    streams: list[IncomeStream] = field(default_factory=list)
+    naering: int = 0  # yearly næringsinntekt in 2021
+    accounts: list[Account] = field(default_factory=list)
+    debts: list[Debt] = field(default_factory=list)
+    home: Home | None = None
+    vehicles: list[Vehicle] = field(default_factory=list)
+    spouse: str | None = None
+    children: list[str] = field(default_factory=list)
+    skjermet: bool = False
+    svalbard: bool = False
+    no_settlement: frozenset[int] = frozenset()  # years without oppgjoer (SSG-008)
+    deleted: frozenset[int] = frozenset()  # years whose basis is gone (SSG-011)
+    settlement_seed: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+def _growth(year: int, rate: float = 0.04) -> float:
+    return (1 + rate) ** (year - FIRST_MONTH[0])
+
+
+def monthly_amount(stream: IncomeStream, month: Month) -> int:
+    return round(stream.monthly * _growth(month[0], 0.04 if stream.kind == "loennsinntekt" else 0.03))
+
+
+def _kontonummer(rng: random.Random) -> str:
+    """11 digits with a valid mod-11 control digit, as Norwegian account numbers have."""
+    while True:
+        first10 = f"{rng.randrange(1000, 9999)}{rng.randrange(100000, 999999)}"
+        weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+        k = 11 - sum(int(c) * w for c, w in zip(first10, weights, strict=True)) % 11
+        if k == 11:
+            return first10 + "0"
+        if k != 10:
+            return first10 + str(k)
+
+
+def _month_offset(month: Month, n: int) -> Month:
+    total = month[0] * 12 + month[1] - 1 + n
+    return total // 12, total % 12 + 1
+
+
+ARCHETYPES = (
+    ("employee", 56), ("two-employers", 10), ("unemployed", 6), ("disability", 6), ("aap", 4),
+    ("self-employed", 7), ("kvalifisering", 3), ("no-income", 2), ("part-time", 6),
+)
+
+
+def archetype_for(rng: random.Random, age: int) -> str:
+    if age >= 67:
+        return "pensioner"
+    if age <= 24 and rng.random() < 0.7:
+        return "student"
+    total = sum(w for _, w in ARCHETYPES)
+    pick = rng.randrange(total)
+    for name, weight in ARCHETYPES:
+        if pick < weight:
+            return name
+        pick -= weight
+    raise AssertionError("unreachable")
+
+
+def build_life(
+    *, fnr: str, born: dt.date, gender: str, d_number: bool, key: str, archetype: str | None = None,
+    calendar_year: int = 2026, overrides: dict | None = None,
+) -> Life:
+    """Derive a whole life from a text key; `archetype`/`overrides` come from curated personas."""
+    rng = random.Random(key)
+    fake = _faker()
+    fake.seed_instance(rng.getrandbits(48))
+    first = fake.first_name_male() if gender == "M" else fake.first_name_female()
+    life = Life(
+        fnr=fnr, first_name=first, last_name=fake.last_name(), born=born, gender=gender, d_number=d_number,
+        address={"adressenavn": fake.street_address(), "postnummer": fake.postcode(), "poststed": fake.city()},
+        settlement_seed=key,
+    )
+    age = calendar_year - born.year
+    kind = archetype or archetype_for(rng, age)
+    overrides = overrides or {}
+    _incomes(life, kind, rng, age, overrides)
+    _wealth(life, kind, rng, age, overrides.get("wealth"))
+    return life
+
+
+def _wage_stream(rng: random.Random, monthly: int, start: Month = FIRST_MONTH, end: Month | None = None,
+                 beskrivelse: str = "fastloenn", svalbard: bool = False) -> IncomeStream:
+    return IncomeStream("loennsinntekt", beskrivelse, employer(rng.randrange(20_000)), monthly, start, end,
+                        trekk=round(rng.uniform(0.22, 0.36), 2), svalbard=svalbard, holiday_pay=True)
+
+
+def _incomes(life: Life, kind: str, rng: random.Random, age: int, o: dict) -> None:
+    monthly = int(o.get("monthly") or rng.randrange(28_000, 72_000, 50))
+    s = life.streams
+    if kind == "employee":
+        s.append(_wage_stream(rng, monthly, svalbard=bool(o.get("svalbard"))))
+        life.svalbard = bool(o.get("svalbard"))
+    elif kind == "two-employers":
+        s.append(_wage_stream(rng, round(monthly * 0.6)))
+        s.append(_wage_stream(rng, round(monthly * 0.4), start=(2022, rng.randrange(1, 13)),
+                              beskrivelse="timeloenn"))
+    elif kind == "part-time":
+        s.append(_wage_stream(rng, round(monthly * 0.5), beskrivelse="timeloenn"))
+    elif kind == "unemployed":
+        lost = (2024, rng.randrange(3, 12))
+        s.append(_wage_stream(rng, monthly, end=_month_offset(lost, -1)))
+        s.append(IncomeStream("ytelseFraOffentlige", "dagpengerVedArbeidsloeshet", NAV,
+                              round(monthly * 0.62), lost, None, trekk=0.25))
+    elif kind == "disability":
+        s.append(IncomeStream("ytelseFraOffentlige", "ufoeretrygd", NAV, rng.randrange(19_000, 26_000, 10),
+                              FIRST_MONTH, None, trekk=0.2))
+    elif kind == "aap":
+        s.append(IncomeStream("ytelseFraOffentlige", "arbeidsavklaringspenger", NAV,
+                              rng.randrange(16_000, 24_000, 10), FIRST_MONTH, None, trekk=0.2))
+    elif kind == "pensioner":
+        s.append(IncomeStream("pensjonEllerTrygd", "alderspensjon", NAV, rng.randrange(17_000, 32_000, 10),
+                              FIRST_MONTH, None, trekk=0.18))
+        if rng.random() < 0.5:
+            s.append(IncomeStream("pensjonEllerTrygd", "ufoerepensjonFraAndreEnnFolketrygden", PENSJONSKASSE,
+                                  rng.randrange(3_000, 9_000, 10), FIRST_MONTH, None, trekk=0.25))
+    elif kind == "student":
+        s.append(_wage_stream(rng, rng.randrange(6_000, 14_000, 50), beskrivelse="timeloenn"))
+    elif kind == "kvalifisering":
+        s.append(IncomeStream("pensjonEllerTrygd", "kvalifiseringstoenad", KOMMUNE_NAV,
+                              rng.randrange(14_000, 19_000, 10), FIRST_MONTH, None, trekk=0.1))
+    elif kind == "self-employed":
+        life.naering = int(o.get("naering") or rng.randrange(250_000, 900_000, 100))
+    elif kind != "no-income":
+        raise ValueError(f"unknown archetype {kind!r}")
+
+
+def _wealth(life: Life, kind: str, rng: random.Random, age: int, wealth: str | None) -> None:
+    bank = BANKS[rng.randrange(len(BANKS))]
+    scale = 12 if wealth == "high" else 1
+    life.accounts.append(Account(bank, _kontonummer(rng), rng.randrange(2_000, 180_000) * scale,
+                                 round(rng.uniform(0.005, 0.04), 4)))
+    if wealth == "high" or rng.random() < 0.3:
+        other = BANKS[(BANKS.index(bank) + 1) % len(BANKS)]
+        life.accounts.append(Account(other, _kontonummer(rng), rng.randrange(10_000, 400_000) * scale,
+                                     round(rng.uniform(0.01, 0.045), 4)))
+    owner = wealth in ("high", "heavy-debt") or (kind not in ("student", "no-income") and rng.random() < 0.65)
+    if owner:
+        value = rng.randrange(2_000_000, 6_500_000, 1000) * (3 if wealth == "high" else 1)
+        life.home = Home(f"{rng.choice([301, 1103, 4601, 5001, 1804, 3905, 4204]):04d}",
+                         rng.randrange(1, 300), rng.randrange(1, 900), value)
+        share = rng.uniform(0.5, 0.85) if wealth != "high" else 0.1
+        if wealth == "heavy-debt":
+            share = 1.15
+        life.debts.append(Debt(bank, _kontonummer(rng), round(value * share), round(rng.uniform(0.03, 0.06), 4),
+                               round(value * share / 25)))
+    if wealth == "heavy-debt":
+        life.debts.append(Debt(BANKS[-1], _kontonummer(rng), rng.randrange(250_000, 600_000, 1000), 0.18, 12_000))
+    if kind == "student" or (age < 35 and rng.random() < 0.4):
+        life.debts.append(Debt(LAANEKASSEN, _kontonummer(rng), rng.randrange(80_000, 520_000, 1000), 0.045,
+                               18_000))
+    if rng.random() < (0.9 if wealth == "high" else 0.55) and kind not in ("student", "no-income"):
+        make = rng.choice(["TOYOTA", "VOLKSWAGEN", "TESLA", "VOLVO", "SKODA", "FORD", "BMW"])
+        year = rng.randrange(2008, 2021)
+        letters = rng.choice(["EL", "EK", "DN", "BT", "SU", "KR", "VH"])
+        life.vehicles.append(Vehicle(f"{letters}{rng.randrange(10000, 99999)}", make, year,
+                                     rng.randrange(40_000, 420_000, 500)))

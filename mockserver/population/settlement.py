@@ -1,0 +1,156 @@
+"""The yearly summert skattegrunnlag read off the same life as the monthly reports.
+
+Posts are built by meaning (see codes.CONCEPTS) and named with the year's own tekniskNavn. Sums are
+computed from the posts themselves, so `bruttoformue` is always the sum of the `formue` posts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from .codes import YEARS, YearList, year_list, yearly_concept
+from .life import Life
+from .reports import stream_amounts
+
+# Minstefradrag: 46 % of wage-like income up to the year's cap (pension income has its own rate).
+MINSTEFRADRAG_CAP = {2021: 106_750, 2022: 109_950, 2023: 104_450, 2024: 92_000, 2025: 92_000}
+PRIMARY_HOME_SHARE = 0.25  # formuesverdi of a primary home, share of market value
+
+
+def settlement_date(life: Life, year: int) -> dt.date:
+    """When the year's oppgjør was ready: between 21 March and 31 October the year after."""
+    rng = random.Random(f"{life.settlement_seed}:oppgjoer:{year}")
+    start = dt.date(year + 1, 3, 21)
+    return start + dt.timedelta(days=rng.randrange((dt.date(year + 1, 10, 31) - start).days + 1))
+
+
+def ajourhold(life: Life, year: int) -> str:
+    rng = random.Random(f"{life.settlement_seed}:ajourhold:{year}")
+    day = settlement_date(life, year)
+    return f"{day.isoformat()}T{rng.randrange(6, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}." \
+           f"{rng.randrange(1000):03d}Z"
+
+
+def code_list_for(year: int) -> YearList:
+    return year_list(min(max(year, YEARS[0]), YEARS[-1]))
+
+
+def yearly_flows(life: Life, year: int) -> dict[str, dict[str, int]]:
+    """concept -> {payer orgnr: sum of that year's monthly amounts}; `svalbard:` prefix for Svalbard."""
+    flows: dict[str, dict[str, int]] = {}
+    for stream in life.streams:
+        for month in range(1, 13):
+            for beskrivelse, beloep in stream_amounts(stream, (year, month)):
+                concept = yearly_concept(stream.kind, beskrivelse)
+                if concept is None:
+                    continue
+                key = f"svalbard:{concept}" if stream.svalbard else concept
+                per_payer = flows.setdefault(key, {})
+                per_payer[stream.payer.orgnr] = per_payer.get(stream.payer.orgnr, 0) + beloep
+    return flows
+
+
+def _payer_names(life: Life) -> dict[str, str]:
+    return {s.payer.orgnr: s.payer.name for s in life.streams}
+
+
+class _Builder:
+    def __init__(self, yl: YearList) -> None:
+        self.yl = yl
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, concept: str, beloep: int, spesifisering: list[dict[str, Any]] | None = None) -> None:
+        name = self.yl.name(concept)
+        if name is None or beloep == 0:
+            return
+        item: dict[str, Any] = {"tekniskNavn": name, "beloep": int(beloep)}
+        if spesifisering:
+            item["spesifisering"] = spesifisering
+        item["kategori"] = self.yl.kategori.get(name, "")
+        self.items.append(item)
+
+    def total(self, kategori: str) -> int:
+        return sum(i["beloep"] for i in self.items if i["kategori"] == kategori)
+
+
+def grunnlag(life: Life, year: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(grunnlag, svalbardGrunnlag) for a year."""
+    yl = code_list_for(year)
+    years_on = year - 2021
+    flows = yearly_flows(life, year)
+    names = _payer_names(life)
+    main, sval = _Builder(yl), _Builder(yl)
+
+    for concept, per_payer in flows.items():
+        target, concept_name = (sval, concept[9:]) if concept.startswith("svalbard:") else (main, concept)
+        spes = None
+        if concept_name == "loenn":
+            spes = [{"type": "LoennOgTilsvarendeYtelser", "arbeidsgiversNavn": names[org],
+                     "organisasjonsnummer": org, "beloep": v} for org, v in sorted(per_payer.items())]
+        target.add(concept_name, sum(per_payer.values()), spes)
+
+    if life.naering:
+        amount = round(life.naering * (1.03 ** years_on))
+        spes = [{"type": "Naeringsopplysninger", "naeringstype": "annenNaering",
+                 "naeringsinntektTilordnetInnehaver": amount}]
+        main.add("naering", amount, spes)
+        main.add("naeringsoverskudd", amount, spes)
+
+    kontoer = []
+    for acc in life.accounts:
+        rng = random.Random(f"{life.settlement_seed}:{acc.kontonummer}:{year}")
+        innskudd = round(acc.innskudd * (1.03 ** years_on) * rng.uniform(0.85, 1.15))
+        kontoer.append({"type": "Konto", "kontonummer": acc.kontonummer, "bankensNavn": acc.bank.name,
+                        "organisasjonsnummer": acc.bank.orgnr, "innskudd": innskudd,
+                        "opptjenteRenter": round(innskudd * acc.rate)})
+    main.add("renteinntekt", sum(k["opptjenteRenter"] for k in kontoer), kontoer)
+    main.add("innskudd", sum(k["innskudd"] for k in kontoer), kontoer)
+
+    if life.home:
+        marked = round(life.home.markedsverdi * (1.04 ** years_on))
+        formue = round(marked * PRIMARY_HOME_SHARE)
+        eiendom = {"type": "Eiendom", "kommunenummer": life.home.kommunenummer,
+                   "gaardsnummer": str(life.home.gaardsnummer), "bruksnummer": str(life.home.bruksnummer),
+                   "formuesverdi": formue, "beregnetMarkedsverdiForBolig": marked, "eierandel": 100}
+        main.add("primaerbolig", formue, [eiendom])
+    if life.vehicles:
+        biler = []
+        for v in life.vehicles:
+            value = round(v.verdi * (0.88 ** years_on))
+            biler.append({"type": "Kjoeretoey", "registreringsnummer": v.registreringsnummer,
+                          "fabrikatnavn": v.fabrikatnavn,
+                          "aarForFoerstegangsregistrering": str(v.aarForFoerstegangsregistrering),
+                          "formuesverdi": value, "antattMarkedsverdi": round(value / 0.75)})
+        main.add("kjoeretoey", sum(b["formuesverdi"] for b in biler), biler)
+
+    laan = []
+    for d in life.debts:
+        gjeld = max(0, d.gjeld - d.yearly_repayment * years_on)
+        if gjeld:
+            laan.append({"type": "Konto", "kontonummer": d.kontonummer, "bankensNavn": d.lender.name,
+                         "organisasjonsnummer": d.lender.orgnr, "gjeld": gjeld,
+                         "paaloepteRenter": round(gjeld * d.rate)})
+    main.add("gjeld", sum(k["gjeld"] for k in laan), laan)
+    main.add("gjeldsrenter", sum(k["paaloepteRenter"] for k in laan), laan)
+
+    wage_like = sum(sum(flows.get(c, {}).values()) for c in ("loenn", "aap", "ufoeretrygd"))
+    pension = sum(sum(flows.get(c, {}).values()) for c in ("alderspensjon", "annenPensjon"))
+    minstefradrag = min(round(wage_like * 0.46 + pension * 0.40), MINSTEFRADRAG_CAP.get(year, 92_000))
+    main.add("minstefradrag", minstefradrag)
+
+    brutto = main.total("formue")
+    samlet_gjeld = main.total("formuesfradrag")
+    main.add("bruttoformue", brutto)
+    main.add("samletGjeld", samlet_gjeld)
+    main.add("nettoformue", max(0, brutto - samlet_gjeld))
+    alminnelig = main.total("inntekt") - main.total("inntektsfradrag")
+    # the overskudd and personinntekt posts describe one business income: count it once
+    alminnelig -= sum(i["beloep"] for i in main.items if i["tekniskNavn"] == yl.name("naering"))
+    main.add("alminneligInntekt", alminnelig)
+    main.add("grunnlagSkatt", max(0, alminnelig))
+
+    if sval.items:
+        sval.add("svalbardSkatt", sval.total("inntekt"))
+    return main.items, sval.items

@@ -1,0 +1,175 @@
+"""The population: curated personas first, then a crowd of N people derived from (seed, index)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..clock import DataCalendar
+from ..identifiers import parse_person_number
+from .life import FIRST_MONTH, Life, Month, build_life
+from .personas import Persona, load_personas, persona_years
+from .reports import month_reports
+from .settlement import ajourhold, grunnlag, settlement_date
+from .slots import NumberIndex
+
+DEFAULT_SIZE = 5000
+
+
+class Population:
+    def __init__(
+        self, seed: int = 1, size: int = DEFAULT_SIZE, calendar: DataCalendar | None = None,
+        personas_file: Path | None = None,
+    ) -> None:
+        if not 0 <= size <= NumberIndex.capacity():
+            raise ValueError(f"population must be between 0 and {NumberIndex.capacity()}")
+        self.seed = seed
+        self.size = size
+        self.calendar = calendar or DataCalendar()
+        self.numbers = NumberIndex(seed)
+        personas = load_personas()
+        if personas_file is not None:
+            personas += load_personas(personas_file)
+        self.personas: dict[str, Persona] = {p.fnr: p for p in personas}
+        self._life = lru_cache(maxsize=4096)(self._build)
+
+    # -- identity -------------------------------------------------------------------------------
+    def index_of(self, fnr: str) -> int | None:
+        index = self.numbers.index(fnr)
+        return index if index is not None and index < self.size else None
+
+    def lookup(self, fnr: str) -> Life | None:
+        """The person with this number, or None (unknown → SSG-007 / IM-007)."""
+        persona = self.personas.get(fnr)
+        if persona is not None:
+            return self._life(fnr) if persona.exists else None
+        return self._life(fnr) if self.index_of(fnr) is not None else None
+
+    def _build(self, fnr: str) -> Life:
+        pn = parse_person_number(fnr)
+        persona = self.personas.get(fnr)
+        last = self.calendar.today.year - 1
+        spec = persona.spec if persona else {}
+        life = build_life(
+            fnr=fnr, born=pn.born, gender=pn.gender, d_number=pn.d_number,
+            key=f"{self.seed}:{fnr}", archetype=spec.get("archetype"), overrides=spec,
+            calendar_year=self.calendar.today.year,
+        )
+        if persona is not None:
+            life.scenario = persona.scenario
+            life.story = persona.story
+            life.first_name = spec.get("first_name", life.first_name)
+            life.last_name = spec.get("last_name", life.last_name)
+            life.skjermet = bool(spec.get("skjermet"))
+            life.no_settlement = persona_years(persona, "no_settlement", last)
+            life.deleted = persona_years(persona, "deleted", last)
+            life.spouse = spec.get("spouse")
+            life.children = list(spec.get("children") or [])
+        else:
+            life.story = _crowd_story(life)
+        return life
+
+    # -- listing --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.personas) + self.size
+
+    def people(self, *, scenario: str | None = None, search: str | None = None) -> Iterator[Life]:
+        """Personas in file order, then the crowd by index (shadowed numbers skipped)."""
+        needle = search.lower() if search else None
+        for persona in self.personas.values():
+            if not persona.exists:
+                life = self.stub(persona)
+            else:
+                life = self._life(persona.fnr)
+            if _matches(life, scenario, needle):
+                yield life
+        if scenario is not None:
+            return
+        for index in range(self.size):
+            fnr = self.numbers.number(index)
+            if fnr in self.personas:
+                continue
+            life = self._life(fnr)
+            if _matches(life, None, needle):
+                yield life
+
+    def stub(self, persona: Persona) -> Life:
+        """A listing entry for a persona whose number nobody has."""
+        pn = parse_person_number(persona.fnr)
+        return Life(fnr=persona.fnr, first_name=persona.spec.get("first_name", "(ingen)"),
+                    last_name=persona.spec.get("last_name", "(ukjent person)"), born=pn.born,
+                    gender=pn.gender, d_number=pn.d_number, address={}, story=persona.story,
+                    scenario=persona.scenario)
+
+    # -- calendars ------------------------------------------------------------------------------
+    def settled_years(self, life: Life) -> list[int]:
+        """Years with an oppgjør by the data calendar's today (deleted years included)."""
+        today = self.calendar.today
+        return [y for y in range(2021, today.year) if self.has_settlement(life, y)]
+
+    def has_settlement(self, life: Life, year: int) -> bool:
+        if year < 2021 or year >= self.calendar.today.year or year in life.no_settlement:
+            return False
+        return settlement_date(life, year) <= self.calendar.today
+
+    def reported_months(self, life: Life) -> list[Month]:
+        last = self.calendar.last_available_month()
+        months, cur = [], FIRST_MONTH
+        while cur <= last:
+            if month_reports(life, cur):
+                months.append(cur)
+            cur = (cur[0] + (cur[1] == 12), cur[1] % 12 + 1)
+        return months
+
+    def month_available(self, month: Month) -> bool:
+        return FIRST_MONTH <= month and self.calendar.month_available(*month)
+
+    # -- payloads -------------------------------------------------------------------------------
+    def skattegrunnlag(self, life: Life, year: int) -> dict[str, Any]:
+        main, sval = grunnlag(life, year)
+        body: dict[str, Any] = {"personidentifikator": life.fnr, "inntektsaar": str(year), "grunnlag": main}
+        if sval:
+            body["svalbardGrunnlag"] = sval
+        body["skjermet"] = life.skjermet
+        body["skatteoppgjoersdato"] = settlement_date(life, year).isoformat()
+        body["stadie"] = "oppgjoer"
+        body["ajourholdstidspunkt"] = ajourhold(life, year)
+        return body
+
+    def summary(self, life: Life) -> dict[str, Any]:
+        return {
+            "fnr": life.fnr,
+            "name": life.name,
+            "scenario": life.scenario,
+            "story": life.story,
+            "born": life.born.isoformat(),
+            "d_number": life.d_number,
+            "years": self.settled_years(life) if life.address else [],
+            "months": [f"{y:04d}-{m:02d}" for y, m in self.reported_months(life)] if life.address else [],
+        }
+
+
+def _matches(life: Life, scenario: str | None, needle: str | None) -> bool:
+    if scenario is not None and (life.scenario or "").lower() != scenario.lower():
+        return False
+    if needle is None:
+        return True
+    hay = " ".join([life.fnr, life.name, life.story, life.scenario or ""]).lower()
+    return needle in hay
+
+
+def _crowd_story(life: Life) -> str:
+    kinds = sorted({s.beskrivelse for s in life.streams})
+    parts = [", ".join(kinds) if kinds else ("næringsdrivende" if life.naering else "ingen løpende inntekt")]
+    if life.home:
+        parts.append("eier bolig")
+    if life.debts:
+        parts.append("har gjeld")
+    return "; ".join(parts)
+
+
+def today_from(text: str | None) -> dt.date:
+    return dt.date.fromisoformat(text) if text else dt.date.today()

@@ -1,0 +1,89 @@
+"""Content negotiation and the two wire formats Skatteetaten serves: JSON and XML.
+
+XML is produced with ElementTree from the same dict the JSON comes from, so both always carry the same
+data: a list becomes repeated elements of the field's name, booleans are `true`/`false`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from starlette.responses import Response
+
+JSON = "application/json"
+XML = "application/xml"
+
+
+class NotAcceptable(Exception):
+    """The client's Accept header names neither JSON nor XML."""
+
+
+def choose_media_type(accept: str | None) -> str:
+    """Pick JSON or XML from an Accept header (JSON when absent or `*/*`), honouring q-values."""
+    if not accept or not accept.strip():
+        return JSON
+    ranges: list[tuple[float, int, str]] = []
+    for pos, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        q = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            ranges.append((-q, pos, media))
+    for _, _, media in sorted(ranges):
+        if media in (JSON, "application/*", "*/*", "application/problem+json") or media.endswith("+json"):
+            return JSON
+        if media in (XML, "text/xml") or media.endswith("+xml"):
+            return XML
+    raise NotAcceptable(accept)
+
+
+def _add(parent: ET.Element, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, list):
+        for item in value:
+            _add(parent, name, item)
+        return
+    child = ET.SubElement(parent, name)
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _add(child, key, sub)
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    else:
+        child.text = str(value)
+
+
+def to_xml(root: str, namespace: str, body: dict[str, Any]) -> bytes:
+    element = ET.Element(root, xmlns=namespace)
+    for key, value in body.items():
+        _add(element, key, value)
+    return ET.tostring(element, encoding="utf-8", xml_declaration=True)
+
+
+def encode_json(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def render(
+    body: dict[str, Any],
+    media_type: str,
+    *,
+    status: int = 200,
+    xml_root: str,
+    xml_namespace: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if media_type == XML:
+        content = to_xml(xml_root, xml_namespace, body)
+        return Response(content, status, headers=headers, media_type="application/xml; charset=utf-8")
+    return Response(encode_json(body), status, headers=headers, media_type=JSON)

@@ -1,0 +1,31 @@
+"""Everything a sandbox instance is configured with; the CLI and the pytest kit both build one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clock import Clock
+from .population.world import DEFAULT_SIZE
+
+
+@dataclass
+class Settings:
+    seed: int = 1
+    today: dt.date | None = None  # the data calendar; None = the real date
+    population: int = DEFAULT_SIZE
+    base_url: str = "http://127.0.0.1:8080"  # public address; the issuer is <base_url>/maskinporten/
+    clients_file: Path | None = None
+    personas_file: Path | None = None
+    rettighetspakker_file: Path | None = None
+    key_file: Path | None = None
+    rotate_keys: bool = False
+    latency: tuple[float, float] | None = None
+    fault_rate: float = 0.0
+    enforce_concurrency: bool = False
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base_url.rstrip('/')}/maskinporten/"

@@ -1,0 +1,43 @@
+"""GET /sistetilgjengeligeskatteoppgjoer/v1/{personidentifikator}"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..dataapi import ApiSpec, Caller, check_person_number, serve, unknown_url
+from ..maskinporten.registry import SCOPE_SSG, SCOPE_SSG_LEGACY
+from .errors import TD
+
+API = ApiSpec(
+    name="sistetilgjengeligeskatteoppgjoer",
+    errors=TD,
+    scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}),
+    xml_root="tilgjengeligdata",
+    xml_namespace="urn:no:skatteetaten:datasamarbeid:tilgjengeligdata:v1",
+    forbidden="unauthenticated",  # the API documents no 403 code
+)
+
+
+async def hent(request: Request) -> Response:
+    fnr = request.path_params["personidentifikator"]
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        check_person_number(API, fnr)
+        population = request.app.state.sandbox.population
+        life = population.lookup(fnr)
+        years = [y for y in population.settled_years(life) if y not in life.deleted] if life else []
+        if not years:
+            raise TD("no_data")
+        return {"personidentifikator": fnr, "ressursId": "skattegrunnlag", "sisteTilgjengeligePeriode": str(years[-1])}
+
+    return await serve(request, API, produce)
+
+
+routes = [
+    Route("/v1/{personidentifikator}", hent, methods=["GET"]),
+    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+]

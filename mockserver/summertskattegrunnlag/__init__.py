@@ -1,0 +1,1 @@
+"""The Summert skattegrunnlag API v2 fake."""

@@ -1,0 +1,1 @@
+"""The pytest kit: the sandbox in-process, no socket."""
