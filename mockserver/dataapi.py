@@ -173,15 +173,16 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
     """Run one API call the way Skatteetaten's gateway does, and never answer a bare 500."""
     sandbox = request.app.state.sandbox
     korrelasjonsid = str(uuid.uuid4())
-    media = JSON
     caller: Caller | None = None
     acquired = False
     try:
+        media, acceptable = choose_media_type(request.headers.get("accept")), True
+    except NotAcceptable:
+        media, acceptable = JSON, False
+    try:
         caller = authenticate(request, api)
-        try:
-            media = choose_media_type(request.headers.get("accept"))
-        except NotAcceptable:
-            raise api.errors("not_acceptable", "Kun application/json og application/xml støttes") from None
+        if not acceptable:
+            raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
         forced, slow = _scenario(request, api)
         delay = slow + sandbox.faults.delay()
         if delay:

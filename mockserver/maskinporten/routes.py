@@ -59,15 +59,8 @@ async def jwk(request: Request) -> Response:
     return JSONResponse(request.app.state.sandbox.keys.jwks())
 
 
-async def method_not_allowed(request: Request) -> Response:
-    return invalid_request("Use POST with a form-encoded jwt-bearer grant").response(
-        request.app.state.sandbox.issuer
-    )
-
-
 routes = [
     Route("/token", token, methods=["POST"]),
-    Route("/token", method_not_allowed, methods=["GET"]),
     Route("/.well-known/oauth-authorization-server", well_known, methods=["GET"]),
     Route("/.well-known/openid-configuration", well_known, methods=["GET"]),
     Route("/jwk", jwk, methods=["GET"]),
