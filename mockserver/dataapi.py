@@ -184,12 +184,13 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
         if not acceptable:
             raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
         forced, slow = _scenario(request, api)
-        delay = slow + sandbox.faults.delay()
-        if delay:
-            await asyncio.sleep(delay)
+        # a call is in flight for its whole duration, delays included
         acquired = sandbox.faults.acquire(api.name, caller.consumer)
         if not acquired:
             raise too_many(api)
+        delay = slow + sandbox.faults.delay()
+        if delay:
+            await asyncio.sleep(delay)
         if forced is not None:
             raise forced
         if sandbox.faults.roll():

@@ -33,26 +33,30 @@ def _faker() -> Faker:
 
 
 def employer(n: int) -> Org:
-    """Employer number n of the synthetic business register (same n, same company, any seed)."""
+    """Employer number n of the synthetic business register (same n, same company, any seed).
+
+    Enheter and underenheter come from two disjoint ranges with even steps, so no number is shared.
+    """
     fake = _faker()
     fake.seed_instance(1_000_003 + n)
     word = fake.last_name().upper()
     kind = ("AS", "AS", "AS", "SA", "ASA", "DA")[n % 6]
     trade = ("BYGG", "HELSE", "TRANSPORT", "DATA", "HANDEL", "SERVICE", "MAT", "EIENDOM")[n % 8]
-    return Org(make_orgnr(3_100_000 + 2 * n), f"{word} {trade} {kind}", make_orgnr(3_100_001 + 2 * n))
+    return Org(make_orgnr(3_100_000 + 2 * n), f"{word} {trade} {kind}", make_orgnr(3_200_000 + 2 * n))
 
 
+# An organisation's underenhet is make_orgnr(n + 3): make_orgnr(n) is built from n..n+2, so never the same.
 BANKS = [
-    Org(make_orgnr(12_000_000 + 17 * i), name, make_orgnr(12_000_001 + 17 * i))
+    Org(make_orgnr(12_000_000 + 17 * i), name, make_orgnr(12_000_003 + 17 * i))
     for i, name in enumerate([
         "FORSIKTIG EMPATISK TIGER SPAREBANK", "ROLIG SKAPENDE GIRAFF BANK ASA", "TRYGG FJORD SPAREBANK",
         "NORDLIG LYS BANK ASA", "STILLE ELV SPAREBANK", "HØYT FJELL BANK ASA",
     ])
 ]
-NAV = Org(make_orgnr(13_000_000), "NAV SANDKASSE", make_orgnr(13_000_001))
-PENSJONSKASSE = Org(make_orgnr(13_000_100), "STATENS PENSJONSKASSE SANDKASSE", make_orgnr(13_000_101))
-LAANEKASSEN = Org(make_orgnr(13_000_200), "LÅNEKASSEN SANDKASSE", make_orgnr(13_000_201))
-KOMMUNE_NAV = Org(make_orgnr(13_000_300), "NAV SOSIALTJENESTE SANDKASSE", make_orgnr(13_000_301))
+NAV = Org(make_orgnr(13_000_000), "NAV SANDKASSE", make_orgnr(13_000_003))
+PENSJONSKASSE = Org(make_orgnr(13_000_100), "STATENS PENSJONSKASSE SANDKASSE", make_orgnr(13_000_103))
+LAANEKASSEN = Org(make_orgnr(13_000_200), "LÅNEKASSEN SANDKASSE", make_orgnr(13_000_203))
+KOMMUNE_NAV = Org(make_orgnr(13_000_300), "NAV SOSIALTJENESTE SANDKASSE", make_orgnr(13_000_303))
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class Life:
     no_settlement: frozenset[int] = frozenset()  # years without oppgjoer (SSG-008)
     deleted: frozenset[int] = frozenset()  # years whose basis is gone (SSG-011)
     settlement_seed: str = ""
+    exists: bool = True  # False only for listing entries of numbers nobody has
 
     @property
     def name(self) -> str:

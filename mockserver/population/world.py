@@ -74,7 +74,9 @@ class Population:
 
     # -- listing --------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.personas) + self.size
+        """How many people `people()` lists: a crowd number taken by a persona is counted once."""
+        shadowed = sum(1 for fnr in self.personas if self.index_of(fnr) is not None)
+        return len(self.personas) + self.size - shadowed
 
     def people(self, *, scenario: str | None = None, search: str | None = None) -> Iterator[Life]:
         """Personas in file order, then the crowd by index (shadowed numbers skipped)."""
@@ -102,13 +104,14 @@ class Population:
         return Life(fnr=persona.fnr, first_name=persona.spec.get("first_name", "(ingen)"),
                     last_name=persona.spec.get("last_name", "(ukjent person)"), born=pn.born,
                     gender=pn.gender, d_number=pn.d_number, address={}, story=persona.story,
-                    scenario=persona.scenario)
+                    scenario=persona.scenario, exists=False)
 
     # -- calendars ------------------------------------------------------------------------------
     def settled_years(self, life: Life) -> list[int]:
         """Years with an oppgjør by the data calendar's today (deleted years included)."""
-        today = self.calendar.today
-        return [y for y in range(2021, today.year) if self.has_settlement(life, y)]
+        if not life.exists:
+            return []
+        return [y for y in range(2021, self.calendar.today.year) if self.has_settlement(life, y)]
 
     def has_settlement(self, life: Life, year: int) -> bool:
         if year < 2021 or year >= self.calendar.today.year or year in life.no_settlement:
@@ -116,6 +119,8 @@ class Population:
         return settlement_date(life, year) <= self.calendar.today
 
     def reported_months(self, life: Life) -> list[Month]:
+        if not life.exists:
+            return []
         last = self.calendar.last_available_month()
         months, cur = [], FIRST_MONTH
         while cur <= last:
@@ -147,8 +152,8 @@ class Population:
             "story": life.story,
             "born": life.born.isoformat(),
             "d_number": life.d_number,
-            "years": self.settled_years(life) if life.address else [],
-            "months": [f"{y:04d}-{m:02d}" for y, m in self.reported_months(life)] if life.address else [],
+            "years": self.settled_years(life),
+            "months": [f"{y:04d}-{m:02d}" for y, m in self.reported_months(life)],
         }
 
 
