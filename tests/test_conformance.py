@@ -119,5 +119,6 @@ def test_skjermet_person_keeps_sums_but_loses_geolocating_detail(ske_sandbox, au
     assert body["skjermet"] is True
     types = {s["type"] for g in body["grunnlag"] for s in g.get("spesifisering", [])}
     assert not types & {"Eiendom", "LoennOgTilsvarendeYtelser", "Kjoeretoey"}
-    wage = next(g for g in body["grunnlag"] if g["tekniskNavn"] == "samletLoennsinntektMedTrygdeavgiftspliktOgMedTrekkplikt")
+    loenn = "samletLoennsinntektMedTrygdeavgiftspliktOgMedTrekkplikt"
+    wage = next(g for g in body["grunnlag"] if g["tekniskNavn"] == loenn)
     assert wage["beloep"] > 0
