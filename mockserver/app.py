@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route
 
 from . import __version__
 from .clock import DataCalendar
-from .dataapi import Faults
+from .dataapi import Faults, unknown_url
 from .inntekt import routes as inntekt
 from .journal import Journal
 from .maskinporten import routes as maskinporten
@@ -143,6 +143,21 @@ data calendar {sb.population.calendar.today.isoformat()}.</p>
     return HTMLResponse(page)
 
 
+UNKNOWN_URL_BY_PREFIX = {
+    "/summertskattegrunnlag": ssg.API,
+    "/inntekt": inntekt.API,
+    "/sistetilgjengeligeskatteoppgjoer": siste.API,
+}
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """Paths no route matches (even odd bytes such as an encoded newline) get the API's own 404 code."""
+    for prefix, api in UNKNOWN_URL_BY_PREFIX.items():
+        if request.url.path.startswith(prefix):
+            return await unknown_url(api)(request)
+    return JSONResponse({"error": "not_found", "path": request.url.path}, status_code=404)
+
+
 def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     """Build the sandbox app. `overrides` are Settings fields, e.g. create_app(seed=7, population=100)."""
     settings = settings or Settings(**overrides)
@@ -159,6 +174,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/__sandbox/demo-client", demo),
         Route("/__sandbox/people", people),
         Route("/__sandbox/contracts/{name}", contract),
-    ])
+    ], exception_handlers={404: not_found})
     app.state.sandbox = Sandbox(settings)
     return app

@@ -89,7 +89,7 @@ def _century(yy: int, individual: int) -> int:
 
 def parse_person_number(value: str) -> PersonNumber:
     """Parse an 11-digit fødselsnummer or D-nummer (real or synthetic); raise with a clear reason."""
-    if len(value) != 11 or not value.isdigit():
+    if len(value) != 11 or not (value.isascii() and value.isdigit()):  # "１" and "²" are isdigit() too
         raise InvalidIdentifier("personidentifikator må bestå av nøyaktig 11 siffer")
     if person_check_digits(value[:9]) != value[9:]:
         raise InvalidIdentifier("personidentifikator har ugyldige kontrollsiffer")
@@ -123,7 +123,11 @@ def org_check_digit(first8: str) -> int | None:
 
 
 def make_orgnr(n: int) -> str:
-    """A synthetic organisasjonsnummer (leading 2 or 3) from a number; stable and collision-free per n."""
+    """A synthetic organisasjonsnummer (leading 2 or 3) from a number; stable per n.
+
+    The number is built from n, n+1 or n+2 (mod 20,000,000): the first whose check digit exists. So
+    neighbours may share a number, while arguments at least 3 apart never do.
+    """
     n = n % 20_000_000
     while True:
         lead = 3 if n >= 10_000_000 else 2
@@ -135,7 +139,7 @@ def make_orgnr(n: int) -> str:
 
 
 def is_valid_orgnr(value: str) -> bool:
-    return len(value) == 9 and value.isdigit() and org_check_digit(value[:8]) == int(value[8])
+    return len(value) == 9 and value.isascii() and value.isdigit() and org_check_digit(value[:8]) == int(value[8])
 
 
 def is_synthetic_orgnr(value: str) -> bool:

@@ -139,3 +139,15 @@ def test_rettighetspakke_is_case_insensitive(ske_sandbox):
     assert r.status_code == 200
     r = _call(ske_sandbox, f"{IM}/kommuneBoligsosialeFormaal/{KARI}/inntekter?fraOgMed=2026-01", {}, True)
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("path,code", [
+    ("/inntekt/v1/pakke/12%0A34/inntekter?fraOgMed=2026-01", "IM-003"),
+    ("/summertskattegrunnlag/v2/oppgjoer/x%0Ay/2024/15838512671", "SSG-003"),
+    ("/sistetilgjengeligeskatteoppgjoer/v1/158%0A38512671", "TD-006"),
+])
+def test_paths_no_route_can_match_still_get_the_api_code(ske_sandbox, path, code):
+    r = ske_sandbox.client.get(path)
+    assert r.status_code == 404
+    assert r.json()["kode"] == code
+    assert r.headers["korrelasjonsid"] == r.json()["korrelasjonsid"]

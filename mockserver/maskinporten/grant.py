@@ -153,7 +153,7 @@ class GrantValidator:
         try:
             jwt.decode(assertion, key, algorithms=[alg], options={
                 "verify_aud": False, "verify_iss": False, "verify_exp": False,
-                "verify_iat": False, "verify_nbf": False,
+                "verify_iat": False, "verify_nbf": False, "verify_sub": False, "verify_jti": False,
             })
         except jwt.PyJWTError as exc:
             raise auth_failed("MP-124", "Invalid JWT signature") from exc

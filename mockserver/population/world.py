@@ -17,6 +17,9 @@ from .settlement import ajourhold, grunnlag, settlement_date
 from .slots import NumberIndex
 
 DEFAULT_SIZE = 5000
+# Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
+# --today only decides which years and months are out; it never rewrites anyone's earlier income.
+AGE_REFERENCE_YEAR = 2026
 
 
 class Population:
@@ -56,7 +59,7 @@ class Population:
         life = build_life(
             fnr=fnr, born=pn.born, gender=pn.gender, d_number=pn.d_number,
             key=f"{self.seed}:{fnr}", archetype=spec.get("archetype"), overrides=spec,
-            calendar_year=self.calendar.today.year,
+            calendar_year=AGE_REFERENCE_YEAR,
         )
         if persona is not None:
             life.scenario = persona.scenario
