@@ -49,3 +49,14 @@ class ErrorCatalogue:
 
     def table(self) -> list[tuple[str, int, str]]:
         return [(f"{self.prefix}-{n:03d}", s, m) for n, s, m in sorted(self.codes.values())]
+
+
+# Codes 001-006 mean the same in Summert skattegrunnlag and Inntekt; each API adds its own from 007.
+COMMON_CODES: dict[str, tuple[int, int, str]] = {
+    "unexpected": (1, 500, "Uventet feil i tjenesten"),
+    "backend": (2, 500, "Uventet feil i baksystem"),
+    "unknown_url": (3, 404, "Ukjent URL"),
+    "unauthenticated": (4, 401, "Feil i forbindelse med autentisering"),
+    "forbidden": (5, 403, "Feil i forbindelse med autorisering"),
+    "invalid": (6, 400, "Feil i forbindelse med validering av inputdata"),
+}
