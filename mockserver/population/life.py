@@ -264,7 +264,8 @@ def _wealth(life: Life, kind: str, rng: random.Random, age: int, wealth: str | N
         other = BANKS[(BANKS.index(bank) + 1) % len(BANKS)]
         life.accounts.append(Account(other, _kontonummer(rng), rng.randrange(10_000, 400_000) * scale,
                                      round(rng.uniform(0.01, 0.045), 4)))
-    owner = wealth in ("high", "heavy-debt") or (kind not in ("student", "no-income") and rng.random() < 0.65)
+    forced = wealth in ("high", "heavy-debt", "homeowner")
+    owner = forced or (kind not in ("student", "no-income") and rng.random() < 0.65)
     if owner:
         value = rng.randrange(2_000_000, 6_500_000, 1000) * (3 if wealth == "high" else 1)
         life.home = Home(f"{rng.choice([301, 1103, 4601, 5001, 1804, 3905, 4204]):04d}",

@@ -12,7 +12,7 @@ The file format (fixtures/personas.yaml, or your own with `--personas FILE`)::
                                     # aap | pensioner | self-employed | student | kvalifisering | no-income
         monthly: 45000              # optional monthly pay of the main income
         naering: 600000             # optional yearly business income (self-employed)
-        wealth: high                # optional: high | heavy-debt
+        wealth: high                # optional: high | heavy-debt | homeowner
         skjermet: true              # optional: adressegradert; geolocating detail removed
         svalbard: true              # optional: the wage is earned on Svalbard
         no_settlement: [last]       # optional: years without oppgjør; `last` = the year before today
