@@ -38,10 +38,23 @@ def _rate(text: str) -> float:
     return value
 
 
+def _population_size(text: str) -> int:
+    from .population.slots import NumberIndex
+
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if not 0 <= value <= NumberIndex.capacity():
+        raise argparse.ArgumentTypeError(f"population must be between 0 and {NumberIndex.capacity():,}")
+    return value
+
+
 def _world_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic world (default 1)")
     p.add_argument("--today", type=_date, help="data calendar date YYYY-MM-DD (default: the real date)")
-    p.add_argument("--population", type=int, default=5000, help="size of the generated crowd (default 5000)")
+    p.add_argument("--population", type=_population_size, default=5000,
+                   help="size of the generated crowd (default 5000, at most 1,288,000)")
     p.add_argument("--personas", type=Path, help="YAML file with extra personas")
 
 
@@ -200,17 +213,22 @@ def cmd_client_new(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"serve": cmd_serve, "demo-client": cmd_demo_client, "people": cmd_people, "person": cmd_person,
+            "client": cmd_client_new}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .maskinporten.registry import RegistryError
+    from .population.personas import PersonaError
+    from .rettighetspakker import PakkeError
+
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return cmd_serve(args)
-    if args.command == "demo-client":
-        return cmd_demo_client(args)
-    if args.command == "people":
-        return cmd_people(args)
-    if args.command == "person":
-        return cmd_person(args)
-    return cmd_client_new(args)
+    try:
+        return COMMANDS[args.command](args)
+    except (RegistryError, PersonaError, PakkeError, OSError) as exc:
+        # a bad configuration file is the user's to fix: say what is wrong, no traceback
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
