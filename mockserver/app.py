@@ -99,7 +99,11 @@ async def demo(request: Request) -> Response:
     return JSONResponse(demo_client(_sandbox(request).settings.seed).as_dict())
 
 
-async def people(request: Request) -> Response:
+SEARCH_SCAN_LIMIT = 20_000
+
+
+def people(request: Request) -> Response:
+    """A plain function: Starlette runs it in a thread, so a long search never blocks other calls."""
     sb = _sandbox(request)
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
@@ -108,7 +112,7 @@ async def people(request: Request) -> Response:
     scenario = request.query_params.get("scenario")
     search = request.query_params.get("search")
     out = []
-    for life in sb.population.people(scenario=scenario, search=search):
+    for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
         out.append(sb.population.summary(life))
         if len(out) >= limit:
             break
@@ -117,9 +121,10 @@ async def people(request: Request) -> Response:
 
 async def contract(request: Request) -> Response:
     name = request.path_params["name"]
-    path = contracts_dir() / name
-    if path.suffix not in (".yaml", ".md") or path.parent != contracts_dir() or not path.is_file():
-        return JSONResponse({"error": f"no contract {name!r}"}, status_code=404)
+    available = {p.name: p for p in contracts_dir().iterdir() if p.suffix in (".yaml", ".md")}
+    path = available.get(name)
+    if path is None:
+        return JSONResponse({"error": f"no contract {name[:80]!r}", "available": sorted(available)}, status_code=404)
     return FileResponse(path, media_type="application/yaml" if path.suffix == ".yaml" else "text/markdown")
 
 
@@ -153,7 +158,7 @@ UNKNOWN_URL_BY_PREFIX = {
 async def not_found(request: Request, exc: Exception) -> Response:
     """Paths no route matches (even odd bytes such as an encoded newline) get the API's own 404 code."""
     for prefix, api in UNKNOWN_URL_BY_PREFIX.items():
-        if request.url.path.startswith(prefix):
+        if request.url.path == prefix or request.url.path.startswith(prefix + "/"):
             return await unknown_url(api)(request)
     return JSONResponse({"error": "not_found", "path": request.url.path}, status_code=404)
 

@@ -28,6 +28,7 @@ log = logging.getLogger("ske_sandbox")
 
 SCENARIO_HEADER = "Ske-Sandbox-Scenario"
 MAX_SLOW = 30.0
+_SLOW = re.compile(r"slow:(?:([0-9]{1,4})ms|([12]?[0-9]|30)s)", re.ASCII)  # as the contracts' pattern
 CONCURRENCY_LIMIT = 5  # Skatteetaten: at most 5 concurrent calls per API per organisation
 
 
@@ -51,7 +52,7 @@ class Caller:
 
 def parse_duration(text: str) -> float:
     """'250ms' or '2s' → seconds."""
-    m = re.fullmatch(r"(\d{1,5})(ms|s)", text.strip())
+    m = re.fullmatch(r"([0-9]{1,5})(ms|s)", text.strip(), re.ASCII)
     if not m:
         raise ValueError(f"expected a duration like 250ms or 2s, got {text!r}")
     value = int(m.group(1))
@@ -147,13 +148,10 @@ def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float]:
     if value in codes:
         status, melding = codes[value]
         return SkeError(value, status, f"{melding} (scenario)"), 0.0
-    if value.startswith("slow:"):
-        try:
-            seconds = parse_duration(value[5:])
-        except ValueError:
-            seconds = -1.0
-        if 0 <= seconds <= MAX_SLOW:
-            return None, seconds
+    slow = _SLOW.fullmatch(value)
+    if slow:
+        ms, s = slow.groups()
+        return None, int(ms) / 1000 if ms is not None else float(s)
     if value == "503":
         return api.errors("backend", "Tjenesten er midlertidig utilgjengelig (scenario)", status="503",
                           **{"Retry-After": "1"}), 0.0
@@ -161,7 +159,7 @@ def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float]:
         return too_many(api), 0.0
     known = ", ".join(sorted(codes))
     raise api.errors("invalid", f"Ukjent {SCENARIO_HEADER} {value!r}; bruk en av {known}, "
-                     f"slow:<n>ms|s (høyst {MAX_SLOW:.0f}s), 503 eller 429")
+                     f"slow:<n>ms (n < 10000) eller slow:<n>s (høyst {MAX_SLOW:.0f}), 503 eller 429")
 
 
 def too_many(api: ApiSpec) -> SkeError:
@@ -233,6 +231,8 @@ def check_person_number(api: ApiSpec, value: str) -> None:
 def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: str):
     """The package must exist, be granted to the consumer org, and carry consent where it needs it."""
     sandbox = request.app.state.sandbox
+    if not re.fullmatch(r"[A-Za-z]{2,60}", name):
+        raise api.errors("invalid", f"Ugyldig rettighetspakke {name!r}: 2–60 bokstaver")
     pakke = sandbox.pakker.get(name.lower())
     if pakke is None:
         raise api.errors("unknown_url", f"Ukjent rettighetspakke {name!r}")

@@ -7,6 +7,7 @@ data: a list becomes repeated elements of the field's name, booleans are `true`/
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -14,6 +15,10 @@ from starlette.responses import Response
 
 JSON = "application/json"
 XML = "application/xml"
+
+
+# Characters XML 1.0 cannot carry, even escaped; replaced so every answer stays well-formed.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class NotAcceptable(Exception):
@@ -25,25 +30,38 @@ def choose_media_type(accept: str | None) -> str:
     if not accept or not accept.strip():
         return JSON
     ranges: list[tuple[float, int, str]] = []
+    refused: set[str] = set()
     for pos, part in enumerate(accept.split(",")):
         fields = [f.strip() for f in part.split(";")]
         media = fields[0].lower()
+        if not media:
+            continue
         q = 1.0
         for param in fields[1:]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+                q = _quality(value)
         if q > 0:
             ranges.append((-q, pos, media))
+        else:
+            refused.add(media)
     for _, _, media in sorted(ranges):
-        if media in (JSON, "application/*", "*/*", "application/problem+json") or media.endswith("+json"):
-            return JSON
-        if media in (XML, "text/xml") or media.endswith("+xml"):
-            return XML
+        for offer, names in ((JSON, _JSON_NAMES), (XML, _XML_NAMES)):
+            if (media in names or media.endswith("+" + offer.split("/")[1])) and offer not in refused:
+                return offer
     raise NotAcceptable(accept)
+
+
+_JSON_NAMES = (JSON, "application/*", "*/*", "application/problem+json")
+_XML_NAMES = (XML, "text/xml", "text/*", "application/*", "*/*")
+
+
+def _quality(text: str) -> float:
+    """RFC 9110 qvalue (0 to 1, three decimals); anything malformed counts as 1."""
+    text = text.strip()
+    if not re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", text):
+        return 1.0
+    return float(text)
 
 
 def _add(parent: ET.Element, name: str, value: Any) -> None:
@@ -60,7 +78,7 @@ def _add(parent: ET.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     else:
-        child.text = str(value)
+        child.text = _XML_INVALID.sub("\ufffd", str(value))
 
 
 def to_xml(root: str, namespace: str, body: dict[str, Any]) -> bytes:

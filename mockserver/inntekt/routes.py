@@ -16,7 +16,8 @@ from .errors import IM
 
 MAX_SPAN_MONTHS = 12
 FIRST_PERIOD = (2015, 1)  # a-ordningen began in January 2015
-_PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
+LAST_YEAR = 2999
 
 API = ApiSpec(
     name="inntekt",
@@ -36,6 +37,8 @@ def parse_period(name: str, value: str | None) -> tuple[int, int]:
     period = (int(m.group(1)), int(m.group(2)))
     if period < FIRST_PERIOD:
         raise IM("invalid", f"{name} {value} er før a-ordningen startet (2015-01)")
+    if period[0] > LAST_YEAR:
+        raise IM("invalid", f"{name} {value} ligger for langt fram i tid")
     return period
 
 
@@ -82,5 +85,5 @@ async def hent(request: Request) -> Response:
 
 routes = [
     Route("/v1/{rettighetspakke}/{personidentifikator}/inntekter", hent, methods=["GET"]),
-    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
 
@@ -74,7 +76,7 @@ def _claims_without_verification(assertion: str) -> tuple[dict[str, Any], dict[s
 
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise auth_failed("MP-130", f"Invalid JWT. Missing or non-numeric claim {name}")
     return float(value)
 
@@ -162,7 +164,10 @@ class GrantValidator:
         if jti is not None and not self.jti.use(client.client_id, str(jti), exp, now):
             raise GrantError("MP-012", "Grant is used before")
 
-        scopes = str(claims.get("scope", "")).split()
+        scope = claims.get("scope", "")
+        if not isinstance(scope, str):
+            raise invalid_request("Invalid assertion. Invalid parameter value scope: a space-separated string")
+        scopes = scope.split()
         if not scopes:
             raise GrantError("MP-200", "Token request contains no scope", "invalid_scope")
         missing = [s for s in scopes if s not in client.scopes]
@@ -190,7 +195,10 @@ class GrantValidator:
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Certificate expired "
                               "or not yet valid")
-        public = cert.public_key()
+        try:
+            public = cert.public_key()
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Unsupported key") from exc
         if not isinstance(public, RSAPublicKey):
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Not an RSA key")
         org = _org_of_certificate(cert)
@@ -204,7 +212,7 @@ class GrantValidator:
         if consumer_org is None:
             return client.orgnr, None
         text = str(consumer_org)
-        if not (len(text) == 9 and text.isdigit()):
+        if not (len(text) == 9 and text.isascii() and text.isdigit()):
             raise invalid_request("Invalid assertion. Invalid parameter value consumer_org: 9 digits expected")
         if text == client.orgnr:
             raise invalid_request("Validation of JWT claim failed: The combination consumer_org in claim and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -23,7 +24,9 @@ def orgnr_of(claim: Any) -> str | None:
     if isinstance(claim, dict):
         ident = str(claim.get("ID", ""))
         if ident.startswith("0192:"):
-            return ident[5:].split(":")[0]
+            orgnr = ident[5:].split(":")[0]
+            if len(orgnr) == 9 and orgnr.isascii() and orgnr.isdigit():
+                return orgnr
     return None
 
 
@@ -82,8 +85,13 @@ def verify_access_token(token: str, issuer: str, keys: KeySet, clock: Clock) -> 
         raise InvalidToken("tokenet er utstedt av en annen utsteder enn Maskinporten") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"tokenet kunne ikke valideres: {exc}") from exc
-    if not isinstance(claims["exp"], int | float) or claims["exp"] <= clock.now():
+    exp, iat = claims["exp"], claims["iat"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (exp, iat)):
+        raise InvalidToken("exp og iat må være tall")
+    if exp <= clock.now():
         raise InvalidToken("tokenet er utløpt")
+    if iat > clock.now() + 10:
+        raise InvalidToken("tokenet er utstedt fram i tid (iat)")
     if claims.get("aud", "unspecified") not in ("unspecified", None):
         raise InvalidToken("tokenet er begrenset til en annen ressurs (aud); Skatteetaten forventer "
                            "'unspecified'")

@@ -81,8 +81,11 @@ class Population:
         shadowed = sum(1 for fnr in self.personas if self.index_of(fnr) is not None)
         return len(self.personas) + self.size - shadowed
 
-    def people(self, *, scenario: str | None = None, search: str | None = None) -> Iterator[Life]:
-        """Personas in file order, then the crowd by index (shadowed numbers skipped)."""
+    def people(
+        self, *, scenario: str | None = None, search: str | None = None, scan: int | None = None
+    ) -> Iterator[Life]:
+        """Personas in file order, then the crowd by index (shadowed numbers skipped); `scan` bounds
+        how many of the crowd a search looks at."""
         needle = search.lower() if search else None
         for persona in self.personas.values():
             if not persona.exists:
@@ -93,7 +96,7 @@ class Population:
                 yield life
         if scenario is not None:
             return
-        for index in range(self.size):
+        for index in range(self.size if scan is None else min(self.size, scan)):
             fnr = self.numbers.number(index)
             if fnr in self.personas:
                 continue

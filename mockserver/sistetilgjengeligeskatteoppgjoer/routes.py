@@ -39,5 +39,5 @@ async def hent(request: Request) -> Response:
 
 routes = [
     Route("/v1/{personidentifikator}", hent, methods=["GET"]),
-    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]

@@ -34,7 +34,7 @@ async def hent(request: Request) -> Response:
             raise SSG("invalid", f"Ugyldig stadie {stadie!r}; gyldige verdier er {', '.join(STADIER)}")
         population = request.app.state.sandbox.population
         today = population.calendar.today
-        if not (len(aar) == 4 and aar.isdigit()):
+        if not (len(aar) == 4 and aar.isascii() and aar.isdigit()):
             raise SSG("invalid", f"Ugyldig inntektsår {aar!r}; oppgi fire siffer, for eksempel 2024")
         year = int(aar)
         if year < FIRST_YEAR or year > today.year:
@@ -62,5 +62,5 @@ async def hent(request: Request) -> Response:
 
 routes = [
     Route("/v2/{stadie}/{rettighetspakke}/{inntektsaar}/{personidentifikator}", hent, methods=["GET"]),
-    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]
