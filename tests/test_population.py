@@ -380,3 +380,25 @@ def test_a_month_is_complete_on_the_tenth_of_the_next(today, available):
 def test_december_is_complete_on_the_tenth_of_january():
     assert DataCalendar(dt.date(2026, 1, 10)).last_available_month() == (2025, 12)
     assert DataCalendar(dt.date(2026, 1, 9)).last_available_month() == (2025, 11)
+
+
+def test_crowd_households_are_symmetric_adult_pairs():
+    import datetime as _dt
+
+    from mockserver.clock import DataCalendar as _Calendar
+    from mockserver.identifiers import parse_person_number as _parse
+    from mockserver.population.world import Population as _Population
+
+    population = _Population(5, 600, _Calendar(_dt.date(2026, 11, 27)))
+    married = 0
+    for index in range(600):
+        fnr = population.numbers.number(index)
+        life = population.lookup(fnr)
+        if life is None or life.spouse is None:
+            continue
+        married += 1
+        partner = population.lookup(life.spouse)
+        assert partner is not None and partner.spouse == fnr
+        assert population.index_of(life.spouse) == index ^ 1
+        assert _parse(fnr).born.year <= 2006 and _parse(life.spouse).born.year <= 2006
+    assert 150 <= married <= 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from .settlement import ajourhold, grunnlag, settlement_date
 from .slots import NumberIndex
 
 DEFAULT_SIZE = 5000
+MARRIED_SHARE = 0.45
 # Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
 # --today only decides which years and months are out; it never rewrites anyone's earlier income.
 AGE_REFERENCE_YEAR = 2026
@@ -72,8 +74,26 @@ class Population:
             life.spouse = spec.get("spouse")
             life.children = list(spec.get("children") or [])
         else:
+            life.spouse = self.spouse_of(fnr)
             life.story = _crowd_story(life)
         return life
+
+    def spouse_of(self, fnr: str) -> str | None:
+        """Crowd households: neighbours 2k and 2k+1 are married when their pair's draw says so and both
+        are adults. Symmetric, derived, nothing stored."""
+        index = self.index_of(fnr)
+        if index is None:
+            return None
+        partner = index ^ 1
+        if partner >= self.size or random.Random(f"{self.seed}:pair:{index // 2}").random() >= MARRIED_SHARE:
+            return None
+        other = self.numbers.number(partner)
+        if other in self.personas:
+            return None
+        adult = dt.date(AGE_REFERENCE_YEAR - 20, 12, 31)
+        if parse_person_number(fnr).born > adult or parse_person_number(other).born > adult:
+            return None
+        return other
 
     # -- listing --------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -179,6 +199,8 @@ def _crowd_story(life: Life) -> str:
         parts.append("eier bolig")
     if life.debts:
         parts.append("har gjeld")
+    if life.spouse:
+        parts.append(f"gift med {life.spouse}")
     return "; ".join(parts)
 
 
