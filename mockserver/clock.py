@@ -27,11 +27,6 @@ class Clock:
         self.offset += seconds
 
 
-class FrozenClock(Clock):
-    def __init__(self, at: float) -> None:
-        super().__init__(source=lambda: at)
-
-
 @dataclass(frozen=True)
 class DataCalendar:
     today: dt.date = field(default_factory=dt.date.today)

@@ -202,7 +202,3 @@ def _crowd_story(life: Life) -> str:
     if life.spouse:
         parts.append(f"gift med {life.spouse}")
     return "; ".join(parts)
-
-
-def today_from(text: str | None) -> dt.date:
-    return dt.date.fromisoformat(text) if text else dt.date.today()
