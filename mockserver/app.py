@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -14,8 +15,9 @@ from starlette.routing import Mount, Route
 from . import __version__
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
+from .environments import RealHosts, sandbox_environment
 from .inntekt import routes as inntekt
-from .journal import Journal
+from .journal import Journal, Recorder
 from .maskinporten import routes as maskinporten
 from .maskinporten.grant import GrantValidator
 from .maskinporten.keys import KeySet
@@ -42,7 +44,8 @@ class Sandbox:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = settings.clock
-        self.issuer = settings.issuer
+        self.own = sandbox_environment(settings.base_url)
+        self.issuer = self.own.issuer
         self.keys = KeySet.from_seed(settings.seed, rotate=settings.rotate_keys, key_file=settings.key_file)
         self.registry = Registry.build(settings.seed, settings.clients_file)
         self.grants = GrantValidator(self.issuer, self.registry, self.clock)
@@ -54,15 +57,17 @@ class Sandbox:
         self.pakker = load_pakker(settings.rettighetspakker_file)
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
+        self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)
 
     def base_urls(self) -> dict[str, str]:
         base = self.settings.base_url.rstrip("/")
         return {name: f"{base}/{path}" for name, path in SERVICES.items()}
 
     def reset(self) -> None:
-        """Forget per-process state: used jtis, the journal, fault sequence and in-flight counts."""
+        """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts."""
         self.grants.jti.clear()
         self.journal.clear()
+        self.scenarios.clear()
         self.faults.reset()
 
 
@@ -179,6 +184,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/__sandbox/demo-client", demo),
         Route("/__sandbox/people", people),
         Route("/__sandbox/contracts/{name}", contract),
-    ], exception_handlers={404: not_found})
+    ], exception_handlers={404: not_found}, middleware=[Middleware(RealHosts), Middleware(Recorder)])
     app.state.sandbox = Sandbox(settings)
     return app

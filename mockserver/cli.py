@@ -1,4 +1,4 @@
-"""`ske-sandbox` command line: serve, demo-client, people, person, client new."""
+"""`ske-sandbox` command line: serve, conformance, demo-client, people, person, client new."""
 
 from __future__ import annotations
 
@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     person.add_argument("fnr")
     _world_options(person)
     person.add_argument("--json", action="store_true")
+
+    conformance = sub.add_parser(
+        "conformance", help="check the requests clients made to a running sandbox against the contracts")
+    conformance.add_argument("--url", default="http://127.0.0.1:8080", help="the running sandbox's address")
+    conformance.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
 
     client = sub.add_parser("client", help="Maskinporten client tools")
     csub = client.add_subparsers(dest="client_command", required=True)
@@ -213,7 +218,31 @@ def cmd_client_new(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "demo-client": cmd_demo_client, "people": cmd_people, "person": cmd_person,
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """Exit 0 when every journaled request conformed, 1 when some did not, 2 when the journal is unreachable."""
+    import httpx
+
+    from .conformance.report import junit, paragraphs
+
+    url = f"{args.url.rstrip('/')}/__sandbox/journal"
+    try:
+        r = httpx.get(url, timeout=30)
+        r.raise_for_status()
+        entries = r.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"ske-sandbox: cannot read the journal at {url}: {exc}", file=sys.stderr)
+        return 2
+    bad = [e for e in entries if not e.get("conforms", True)]
+    if args.junit:
+        junit(entries, args.junit)
+    if bad:
+        print(paragraphs(bad), end="\n\n")
+    print(f"{len(entries)} request(s) journaled, {len(bad)} did not conform")
+    return 1 if bad else 0
+
+
+COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": cmd_demo_client, "people": cmd_people,
+            "person": cmd_person,
             "client": cmd_client_new}
 
 

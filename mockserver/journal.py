@@ -1,37 +1,210 @@
-"""The request journal: what clients asked and what they got, for tests and the control API."""
+"""The request journal: every call a client made to a faked service, what it was answered, and whether the
+request conformed to its contract.
+
+`Recorder` (ASGI middleware) writes one entry per call to a service path, whatever answered it (a route,
+an unknown-URL handler, an error). Secrets are never stored: the bearer token and the grant are kept as
+their decoded header and claims, never as the signed string. The contract verdict (`conforms`,
+`problems`) is worked out when the journal is read, so a busy server does not pay for it per call.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import threading
 import time
 from collections import deque
 from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+import jwt
+
+from .environments import PREFIXES, environment_of
+
+MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
+MAX_FORM = 64 * 1024
+_SERVICE_BY_PREFIX = {prefix: service for service, prefix in PREFIXES.items()}
+
+
+def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    if isinstance(header.get("x5c"), list):  # certificates are public but long: keep a short mark
+        header = {**header, "x5c": [f"<certificate, {_der_size(c)} bytes>" for c in header["x5c"]]}
+    return header, claims
+
+
+def _der_size(cert: Any) -> int:
+    try:
+        return len(base64.b64decode(str(cert), validate=True))
+    except (ValueError, binascii.Error):
+        return 0
+
+
+def _authorization(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    decoded = _decoded(token.strip()) if token.strip() else None
+    return {"scheme": scheme, "claims": decoded[1] if decoded else None}
 
 
 class Journal:
     def __init__(self, size: int = 1000) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
         self._lock = threading.Lock()
+        self._seq = itertools.count(1)
 
-    def note(self, request: Request, service: str, outcome: str, caller: Any = None) -> None:
-        entry = {
-            "at": round(time.time(), 3),
-            "method": request.method,
-            "path": request.url.path,
-            "query": request.url.query,
-            "service": service,
-            "outcome": outcome,
-            "consumer": getattr(caller, "consumer", None),
-        }
+    def note(self, request: Any, service: str, outcome: str, caller: Any = None) -> None:
+        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling."""
+        request.state.journal_outcome = (outcome, caller)
+
+    def add(self, entry: dict[str, Any]) -> None:
         with self._lock:
+            entry["seq"] = next(self._seq)
             self._entries.append(entry)
 
     def entries(self) -> list[dict[str, Any]]:
+        """The entries, oldest first, each with its contract verdict."""
+        from .conformance.checks import check, retry_problems
+
         with self._lock:
-            return list(self._entries)
+            entries = list(self._entries)
+        retries = retry_problems(entries)
+        for e in entries:
+            if "conforms" not in e or e["seq"] in retries:
+                problems = check(e)
+                if e["seq"] in retries:
+                    problems.append(retries[e["seq"]])
+                e["problems"], e["conforms"] = problems, not problems
+        return entries
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _service_of(path: str) -> tuple[str, str] | None:
+    for prefix, service in _SERVICE_BY_PREFIX.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return service, path[len(prefix):] or "/"
+    return None
+
+
+class Recorder:
+    """ASGI middleware that journals every call to a service path."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        hit = _service_of(scope["path"]) if scope["type"] == "http" else None
+        if hit is None:
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        answer: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+        token_call = scope["method"] == "POST"
+
+        async def receive_and_keep() -> Any:
+            message = await receive()
+            if token_call and message.get("type") == "http.request" and len(body) < MAX_FORM:
+                body.extend(message.get("body", b"")[: MAX_FORM - len(body)])
+            return message
+
+        async def send_and_keep(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"], answer["headers"] = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body" and answer["status"] >= 400 and len(answer["body"]) < 4096:
+                answer["body"].extend(message.get("body", b"")[:4096])
+            await send(message)
+
+        started = time.monotonic()
+        try:
+            await self.app(scope, receive_and_keep, send_and_keep)
+        finally:
+            self._record(scope, hit, bytes(body), answer, started)
+
+    @staticmethod
+    def _record(scope: dict[str, Any], hit: tuple[str, str], body: bytes, answer: dict[str, Any],
+                started: float) -> None:
+        from starlette.requests import Request
+
+        request = Request(scope)
+        sandbox = scope["app"].state.sandbox
+        env = environment_of(request)
+        service, path = hit
+        headers = request.headers
+        outcome, caller = getattr(request.state, "journal_outcome", (None, None))
+        response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer["headers"]}
+        host = env.hosts.get(service)
+        base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + PREFIXES[service]
+        query = scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT]
+        entry: dict[str, Any] = {
+            "at": round(time.time(), 3),
+            "t": started,
+            "method": scope["method"],
+            "environment": env.name,
+            "issuer": env.issuer,
+            "service": service,
+            "url": base + path[:MAX_TEXT] + (f"?{query}" if query else ""),
+            "path": path[:MAX_TEXT],
+            "query": query,
+            "status": answer["status"],
+            "outcome": outcome,
+            "consumer": getattr(caller, "consumer", None),
+            "client_id": getattr(caller, "client_id", None),
+            "headers": {
+                "accept": headers.get("accept"),
+                "content-type": headers.get("content-type"),
+                "authorization": _authorization(headers.get("authorization")),
+            },
+            "retry_after": response_headers.get("retry-after"),
+            "server_time": sandbox.clock.now(),
+        }
+        if answer["status"] >= 400:
+            kode, entry["melding"] = _error_of(bytes(answer["body"]))
+            entry["outcome"] = outcome or kode
+        if service == "maskinporten" and scope["method"] == "POST":
+            _add_grant(entry, body)
+        sandbox.journal.add(entry)
+
+
+def _error_of(body: bytes) -> tuple[str | None, str | None]:
+    """(kode, melding) of an error body, JSON only; XML errors keep the outcome the handler noted."""
+    import json
+
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    text = doc.get("melding") or doc.get("error_description")
+    kode = doc.get("kode") or str(doc.get("error_uri", "")).rpartition("/")[2] or None
+    return kode, str(text)[:300] if text else None
+
+
+def _add_grant(entry: dict[str, Any], body: bytes) -> None:
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        form = {}
+    assertion = form.pop("assertion", None)
+    # the assertion itself is never stored, nor the value of any parameter but grant_type
+    entry["form"] = {k: (v if k == "grant_type" else "<given>") for k, v in form.items()}
+    if assertion is None:
+        return
+    decoded = _decoded(assertion.strip())
+    if decoded is None:
+        entry["grant_error"] = "the assertion is not a JWT; Maskinporten wants a signed JWT grant"
+        return
+    header, claims = decoded
+    entry["grant"] = {"header": header, "claims": claims}
+    entry["client_id"] = entry["client_id"] or claims.get("iss")

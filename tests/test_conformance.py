@@ -93,12 +93,13 @@ def test_kommune_package_minimises_data(tmp_path):
     """The same person through two packages: the filter file decides what each one sees."""
     from mockserver.maskinporten.registry import demo_client
     from mockserver.settings import Settings
-    from mockserver.testkit.plugin import DEFAULT_TODAY, InProcessSandbox
+    from mockserver.testkit.kit import SandboxKit
+    from mockserver.testkit.plugin import DEFAULT_TODAY
 
     clients = tmp_path / "clients.yaml"
     clients.write_text(f"consumers:\n  - orgnr: '{demo_client(1).orgnr}'\n"
                        f"    rettighetspakker: [nav, husbankenbostoette]\n")
-    box = InProcessSandbox(Settings(today=DEFAULT_TODAY, population=50, clients_file=clients))
+    box = SandboxKit(Settings(today=DEFAULT_TODAY, population=50, clients_file=clients))
     h = {"Authorization": f"Bearer {box.token()}"}
     fnr = "10906012370"  # high wealth: wages, accounts, home, car
     full = box.client.get(f"/summertskattegrunnlag/v2/oppgjoer/nav/2024/{fnr}", headers=h).json()

@@ -66,7 +66,7 @@ def _signed(box, **claims) -> str:
     key = box.sandbox.keys.active
     now = int(time.time())
     body = {"iss": box.sandbox.issuer, "scope": "skatteetaten:summertskattegrunnlag skatteetaten:inntekt",
-            "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{box.demo.orgnr}"},
+            "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{box.demo_client.orgnr}"},
             "iat": now, "exp": now + 60, "aud": "unspecified"}
     body.update(claims)
     return jwt.encode(body, key.private, algorithm="RS256", headers={"kid": key.kid})
@@ -87,10 +87,10 @@ def test_malformed_access_tokens_are_refused(ske_sandbox, claims):
 
 def _grant(box, **claims) -> str:
     now = int(time.time())
-    body = {"aud": box.sandbox.issuer, "iss": box.demo.client_id, "scope": "skatteetaten:inntekt",
+    body = {"aud": box.sandbox.issuer, "iss": box.demo_client.client_id, "scope": "skatteetaten:inntekt",
             "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
     body.update(claims)
-    return jwt.encode(body, box.demo.private_key_pem, algorithm="RS256", headers={"kid": box.demo.kid})
+    return jwt.encode(body, box.demo_client.private_key_pem, algorithm="RS256", headers={"kid": box.demo_client.kid})
 
 
 @pytest.mark.parametrize("claims,error,code", [

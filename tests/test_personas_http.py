@@ -13,7 +13,7 @@ from mockserver.population.life import LAANEKASSEN
 from mockserver.population.personas import Persona, load_personas
 from mockserver.population.slots import NumberIndex
 from mockserver.settings import Settings
-from mockserver.testkit.plugin import InProcessSandbox
+from mockserver.testkit.kit import SandboxKit
 
 TODAY = dt.date(2026, 11, 27)
 SIZE = 500
@@ -23,8 +23,8 @@ WORLD = ["--today", TODAY.isoformat(), "--population", str(SIZE)]
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[InProcessSandbox]:
-    sandbox = InProcessSandbox(Settings(today=TODAY, population=SIZE, base_url="http://ske-sandbox.test"))
+def box() -> Iterator[SandboxKit]:
+    sandbox = SandboxKit(Settings(today=TODAY, population=SIZE, base_url="http://ske-sandbox.test"))
     with sandbox.client:
         yield sandbox
 
@@ -32,7 +32,7 @@ def box() -> Iterator[InProcessSandbox]:
 class Api:
     """The two data APIs as a kommune's client calls them."""
 
-    def __init__(self, box: InProcessSandbox) -> None:
+    def __init__(self, box: SandboxKit) -> None:
         self.box = box
         self.headers = {"Authorization": f"Bearer {box.token()}", "Accept": "application/json"}
 
@@ -84,7 +84,7 @@ class Api:
 
 
 @pytest.fixture
-def api(box: InProcessSandbox) -> Api:
+def api(box: SandboxKit) -> Api:
     return Api(box)
 
 

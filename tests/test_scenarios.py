@@ -12,7 +12,8 @@ import pytest
 from mockserver.app import create_app
 from mockserver.dataapi import parse_latency
 from mockserver.settings import Settings
-from mockserver.testkit.plugin import DEFAULT_TODAY, InProcessSandbox
+from mockserver.testkit.kit import SandboxKit
+from mockserver.testkit.plugin import DEFAULT_TODAY
 
 SSG_PATH = "/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2024/15838512671"
 IM_PATH = "/inntekt/v1/kommuneboligsosialeformaal/15838512671/inntekter?fraOgMed=2026-01"
@@ -69,7 +70,7 @@ def test_latency_option_parses_and_delays():
     assert parse_latency("2s") == (2.0, 2.0)
     with pytest.raises(ValueError):
         parse_latency("400ms..50ms")
-    box = InProcessSandbox(Settings(today=DEFAULT_TODAY, population=20, latency=(0.2, 0.25)))
+    box = SandboxKit(Settings(today=DEFAULT_TODAY, population=20, latency=(0.2, 0.25)))
     token = box.token()
     started = time.monotonic()
     assert box.client.get(SSG_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -78,7 +79,7 @@ def test_latency_option_parses_and_delays():
 
 def test_fault_rate_is_seeded_and_answers_the_backend_code():
     def outcomes(seed):
-        box = InProcessSandbox(Settings(seed=seed, today=DEFAULT_TODAY, population=20, fault_rate=0.3))
+        box = SandboxKit(Settings(seed=seed, today=DEFAULT_TODAY, population=20, fault_rate=0.3))
         h = {"Authorization": f"Bearer {box.token()}"}
         return [box.client.get(SSG_PATH, headers=h).status_code for _ in range(40)]
 
@@ -102,7 +103,7 @@ async def _burst(app, token, n):
 
 
 def test_concurrency_limit_answers_429_past_five():
-    box = InProcessSandbox(Settings(today=DEFAULT_TODAY, population=20, enforce_concurrency=True))
+    box = SandboxKit(Settings(today=DEFAULT_TODAY, population=20, enforce_concurrency=True))
     responses = asyncio.run(_burst(box.app, box.token(), 8))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 5 + [429] * 3
@@ -114,7 +115,7 @@ def test_concurrency_limit_answers_429_past_five():
 
 
 def test_without_enforcement_eight_concurrent_calls_pass():
-    box = InProcessSandbox(Settings(today=DEFAULT_TODAY, population=20))
+    box = SandboxKit(Settings(today=DEFAULT_TODAY, population=20))
     responses = asyncio.run(_burst(box.app, box.token(), 8))
     assert [r.status_code for r in responses] == [200] * 8
 

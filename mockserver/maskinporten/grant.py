@@ -110,7 +110,9 @@ class GrantValidator:
         self.clock = clock
         self.jti = JtiCache()
 
-    def validate(self, form: dict[str, str]) -> ValidGrant:
+    def validate(self, form: dict[str, str], issuer: str | None = None) -> ValidGrant:
+        """`issuer`: the environment's issuer the grant's `aud` must name (default: the sandbox's own)."""
+        issuer = issuer or self.issuer
         grant_type = form.get("grant_type")
         if grant_type != GRANT_TYPE:
             raise GrantError(
@@ -135,7 +137,7 @@ class GrantValidator:
         if client is None:
             raise auth_failed("MP-100", "Client not found")
         aud = claims.get("aud")
-        if aud != self.issuer and aud != [self.issuer]:
+        if aud != issuer and aud != [issuer]:
             raise auth_failed("MP-110", "Invalid JWT claim aud")
 
         now = self.clock.now()

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..environments import environment_of
 from .errors import GrantError, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
 
@@ -47,22 +48,23 @@ async def _form(request: Request) -> dict[str, str]:
 
 async def token(request: Request) -> Response:
     sandbox = request.app.state.sandbox
+    issuer = environment_of(request).issuer
     try:
-        grant = sandbox.grants.validate(await _form(request))
+        grant = sandbox.grants.validate(await _form(request), issuer)
     except GrantError as err:
         sandbox.journal.note(request, "maskinporten", err.code)
-        return err.response(sandbox.issuer)
+        return err.response(issuer)
     except Exception:  # a sandbox defect still answers in Maskinporten's format
         log.exception("unexpected error in the token endpoint")
         return GrantError("MP-011", "Invalid assertion. Invalid parameter value", "invalid_request").response(
-            sandbox.issuer)
-    answer = sandbox.tokens.issue(grant)
+            issuer)
+    answer = sandbox.tokens.issue(grant, issuer)
     sandbox.journal.note(request, "maskinporten", "token")
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 async def well_known(request: Request) -> Response:
-    return JSONResponse(metadata(request.app.state.sandbox.issuer))
+    return JSONResponse(metadata(environment_of(request).issuer))
 
 
 async def jwk(request: Request) -> Response:

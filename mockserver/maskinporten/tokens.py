@@ -36,11 +36,11 @@ class TokenIssuer:
         self.keys = keys
         self.clock = clock
 
-    def issue(self, grant: ValidGrant) -> dict[str, Any]:
+    def issue(self, grant: ValidGrant, issuer: str | None = None) -> dict[str, Any]:
         now = int(self.clock.now())
         lifetime = grant.client.access_token_lifetime
         claims: dict[str, Any] = {
-            "iss": self.issuer,
+            "iss": issuer or self.issuer,
             "client_amr": grant.client_amr,
             "token_type": "Bearer",
             "client_id": grant.client.client_id,

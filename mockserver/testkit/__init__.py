@@ -1,1 +1,6 @@
-"""The pytest kit: the sandbox in-process, no socket."""
+"""The client-test kit: the `ske_sandbox` pytest fixture, the documented error codes, and (with the
+`testkit` extra) Hypothesis strategies drawn from the contracts."""
+
+from .errors import ERROR_CODES, ErrorCode
+
+__all__ = ["ERROR_CODES", "ErrorCode"]

@@ -1,70 +1,123 @@
-"""pytest plugin (entry point `ske_sandbox`): fixtures that put the sandbox in-process.
+"""pytest plugin (entry point `ske_sandbox`): test unmodified client code against the sandbox, in-process.
 
     def test_my_client(ske_sandbox):
-        token = ske_sandbox.token()
-        r = ske_sandbox.client.get("/inntekt/v1/kommuneboligsosialeformaal/15838512671/inntekter",
-                                   params={"fraOgMed": "2026-01"}, headers={"Authorization": f"Bearer {token}"})
+        person = ske_sandbox.persona("ordinary")
+        summary = my_client.household_summary(person.fnr)   # calls https://…skatteetaten-test.no as it is
+        assert summary.income > 0
+        ske_sandbox.assert_requests_conform()
+
+While the fixture is in use, every httpx call (and every `requests` call, with `responses` installed) to
+Maskinporten's and Skatteetaten's real hostnames is answered by the sandbox; other hosts are untouched.
+
+Configuration: override the `ske_sandbox_settings` fixture, or set in pytest's ini file
+`ske_sandbox_clients` (your clients file, as `serve --clients`), `ske_sandbox_seed`, `ske_sandbox_today`,
+`ske_sandbox_environment` (test or prod). `ske_sandbox_shared` is the same kit built once per session
+(state reset for every test), for suites of hundreds of tests.
+
+Nothing heavy is imported until a fixture is used, so installing the package never slows other suites.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-import uuid
-import warnings
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import jwt
 import pytest
 
-with warnings.catch_warnings():  # newer Starlette prefers httpx2; plain httpx works the same here
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-from ..app import create_app
-from ..maskinporten.registry import demo_client
-from ..settings import Settings
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .kit import SandboxKit
 
 DEFAULT_TODAY = dt.date(2026, 11, 27)
+INI = {
+    "ske_sandbox_clients": "Maskinporten clients file (YAML) for the ske_sandbox fixture, as `serve --clients`",
+    "ske_sandbox_seed": "seed of the ske_sandbox fixture's synthetic world (default 1)",
+    "ske_sandbox_today": "data calendar date of the ske_sandbox fixture, YYYY-MM-DD (default 2026-11-27)",
+    "ske_sandbox_environment": "environment the real hostnames answer as: test (default) or prod",
+    "ske_sandbox_assert_conform": "true: every test using the sandbox fails if a request broke its contract",
+}
+MARKER = "ske_sandbox_conform: fail the test if any request it made broke its contract"
 
 
-class InProcessSandbox:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.app = create_app(settings)
-        self.client = TestClient(self.app, base_url=settings.base_url)
-        self.demo = demo_client(settings.seed)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
 
-    @property
-    def sandbox(self):
-        return self.app.state.sandbox
 
-    def grant(self, scopes: list[str] | None = None, **claims) -> str:
-        """A JWT grant signed by the demo client's key, as a vendor's client would make it."""
-        now = int(self.sandbox.clock.now())
-        body = {"aud": self.sandbox.issuer, "iss": self.demo.client_id,
-                "scope": " ".join(scopes or self.demo.scopes), "iat": now, "exp": now + 120,
-                "jti": str(uuid.uuid4())}
-        body.update(claims)
-        return jwt.encode(body, self.demo.private_key_pem, algorithm="RS256", headers={"kid": self.demo.kid})
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for name, help_text in INI.items():
+        parser.addini(name, help_text, default=None)
 
-    def token(self, scopes: list[str] | None = None) -> str:
-        r = self.client.post("/maskinporten/token", data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": self.grant(scopes)})
-        r.raise_for_status()
-        return r.json()["access_token"]
+
+def _settings(config: pytest.Config) -> Settings:
+    from ..settings import Settings
+
+    clients = config.getini("ske_sandbox_clients")
+    today = config.getini("ske_sandbox_today")
+    seed = config.getini("ske_sandbox_seed")
+    return Settings(
+        today=dt.date.fromisoformat(today) if today else DEFAULT_TODAY,
+        seed=int(seed) if seed else 1,
+        population=1000,
+        base_url="http://ske-sandbox.test",
+        clients_file=(config.rootpath / clients) if clients and not Path(clients).is_absolute()
+        else (Path(clients) if clients else None),
+    )
+
+
+def _check_at_end(request: pytest.FixtureRequest) -> bool:
+    flag = str(request.config.getini("ske_sandbox_assert_conform") or "").strip().lower()
+    return flag in ("1", "true", "yes") or request.node.get_closest_marker("ske_sandbox_conform") is not None
+
+
+def _run(kit: SandboxKit, request: pytest.FixtureRequest) -> Iterator[SandboxKit]:
+    kit.begin()
+    try:
+        yield kit
+        if _check_at_end(request):
+            kit.assert_requests_conform()
+    finally:
+        kit.end()
+
+
+def _environment(config: pytest.Config) -> Any:
+    from ..environments import PROD, TEST
+
+    name = config.getini("ske_sandbox_environment") or "test"
+    if name not in ("test", "prod"):
+        raise pytest.UsageError(f"ske_sandbox_environment must be test or prod, not {name!r}")
+    return PROD if name == "prod" else TEST
 
 
 @pytest.fixture
-def ske_sandbox_settings() -> Settings:
-    """Override in your conftest to change seed, today or population."""
-    return Settings(today=DEFAULT_TODAY, population=1000, base_url="http://ske-sandbox.test")
+def ske_sandbox_settings(request: pytest.FixtureRequest) -> Settings:
+    """Override in your conftest to change seed, today, population or the clients file."""
+    return _settings(request.config)
+
+
+@pytest.fixture(scope="session")
+def ske_sandbox_session_settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings of `ske_sandbox_shared`; override at session scope."""
+    return _settings(request.config)
 
 
 @pytest.fixture
-def ske_sandbox(ske_sandbox_settings: Settings) -> Iterator[InProcessSandbox]:
-    started = time.monotonic()
-    box = InProcessSandbox(ske_sandbox_settings)
-    box.started_in = time.monotonic() - started
-    with box.client:
-        yield box
+def ske_sandbox(ske_sandbox_settings: Settings, request: pytest.FixtureRequest) -> Iterator[SandboxKit]:
+    """A sandbox of its own for this test, with the real hostnames routed to it."""
+    from .kit import SandboxKit
+
+    yield from _run(SandboxKit(ske_sandbox_settings, _environment(request.config)), request)
+
+
+@pytest.fixture(scope="session")
+def _ske_sandbox_built(ske_sandbox_session_settings: Settings, request: pytest.FixtureRequest) -> SandboxKit:
+    from .kit import SandboxKit
+
+    return SandboxKit(ske_sandbox_session_settings, _environment(request.config))
+
+
+@pytest.fixture
+def ske_sandbox_shared(_ske_sandbox_built: SandboxKit, request: pytest.FixtureRequest) -> Iterator[SandboxKit]:
+    """The sandbox built once per session; its state (used grants, journal, scenarios) is fresh per test."""
+    yield from _run(_ske_sandbox_built, request)

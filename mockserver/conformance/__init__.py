@@ -1,0 +1,1 @@
+"""Request conformance: one checker, used by the pytest kit and by the server's journal."""

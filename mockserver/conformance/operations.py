@@ -1,0 +1,90 @@
+"""The operations of each contract, indexed for matching a request's method and path against them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..resources import contracts_dir
+
+TITLES = {
+    "maskinporten": "Maskinporten",
+    "summertskattegrunnlag": "Summert skattegrunnlag",
+    "inntekt": "Inntekt",
+    "sistetilgjengeligeskatteoppgjoer": "Siste tilgjengelige skatteoppgjør",
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    where: str  # path, query or header
+    required: bool
+    schema: dict[str, Any]
+    example: Any = None
+
+    def wants(self) -> str:
+        """What the contract wants, in words: the pattern or enum, and the example."""
+        if "enum" in self.schema:
+            text = "one of " + ", ".join(map(str, self.schema["enum"]))
+        elif "pattern" in self.schema:
+            text = f"a value matching {self.schema['pattern']}"
+        else:
+            text = f"a {self.schema.get('type', 'value')}"
+        return text + (f" (for example {self.example})" if self.example is not None else "")
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    method: str
+    template: str  # as in the contract, relative to the base path
+    operation_id: str
+    parameters: tuple[Parameter, ...]
+    regex: re.Pattern[str] = field(compare=False)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        m = self.regex.fullmatch(path)
+        return m.groupdict() if m else None
+
+    @property
+    def name(self) -> str:
+        return f"{TITLES[self.service]} contract, {self.operation_id} ({self.method} {self.template})"
+
+
+def _resolve(doc: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    body = "".join(f"(?P<{p[1:-1]}>[^/]*)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(body)
+
+
+@functools.cache
+def operations(service: str) -> tuple[Operation, ...]:
+    doc = yaml.safe_load((contracts_dir() / f"{service}.yaml").read_text())
+    out = []
+    for template, item in doc["paths"].items():
+        shared = item.get("parameters", [])
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "delete", "patch"):
+                continue
+            params = []
+            for raw in [*shared, *op.get("parameters", [])]:
+                p = _resolve(doc, raw)
+                params.append(Parameter(p["name"], p["in"], bool(p.get("required")), _resolve(doc, p["schema"]),
+                                        p.get("example")))
+            out.append(Operation(service, method.upper(), template, op.get("operationId", template),
+                                 tuple(params), _regex(template)))
+    return tuple(out)

@@ -1,0 +1,91 @@
+"""The environments a request can reach the sandbox through, and how each one names itself.
+
+Under the sandbox's own address every real host is a path prefix (`/maskinporten/`, `/inntekt/v1`, …).
+A request that arrives with a real hostname in `Host` (routed in-process by the pytest kit, or sent by a
+client that resolves the real names to the sandbox) is answered as that environment: its issuer, the
+grant's `aud`, `error_uri` and discovery all carry the real Maskinporten URL, so an unmodified client
+configured for Skatteetaten's test environment works as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# service name -> the sandbox's path prefix for it (the real host's root maps onto this prefix)
+PREFIXES = {
+    "maskinporten": "/maskinporten",
+    "summertskattegrunnlag": "/summertskattegrunnlag",
+    "inntekt": "/inntekt",
+    "sistetilgjengeligeskatteoppgjoer": "/sistetilgjengeligeskatteoppgjoer",
+}
+# service name -> the version segment its contract's paths are relative to
+BASE_PATHS = {"maskinporten": "", "summertskattegrunnlag": "/v2", "inntekt": "/v1",
+              "sistetilgjengeligeskatteoppgjoer": "/v1"}
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str  # "sandbox", "test" or "prod"
+    issuer: str
+    hosts: dict[str, str]  # service -> hostname; empty for the sandbox's own address
+
+    def base_url(self, service: str) -> str:
+        return f"https://{self.hosts[service]}{BASE_PATHS[service] or '/'}"
+
+
+TEST = Environment("test", "https://test.maskinporten.no/", {
+    "maskinporten": "test.maskinporten.no",
+    "summertskattegrunnlag": "summertskattegrunnlag.api.skatteetaten-test.no",
+    "inntekt": "inntekt.api.skatteetaten-test.no",
+    "sistetilgjengeligeskatteoppgjoer": "sistetilgjengeligeskatteoppgjoer.api.skatteetaten-test.no",
+})
+PROD = Environment("prod", "https://maskinporten.no/", {
+    "maskinporten": "maskinporten.no",
+    "summertskattegrunnlag": "summertskattegrunnlag.api.skatteetaten.no",
+    "inntekt": "inntekt.api.skatteetaten.no",
+    "sistetilgjengeligeskatteoppgjoer": "sistetilgjengeligeskatteoppgjoer.api.skatteetaten.no",
+})
+REAL = (TEST, PROD)
+# real hostname -> (environment, service)
+REAL_HOSTS: dict[str, tuple[Environment, str]] = {
+    host: (env, service) for env in REAL for service, host in env.hosts.items()
+}
+
+
+def sandbox_environment(base_url: str) -> Environment:
+    return Environment("sandbox", f"{base_url.rstrip('/')}/maskinporten/", {})
+
+
+def _host_of(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers") or ():
+        if name == b"host":
+            return value.decode("latin-1").rsplit(":", 1)[0].lower() if not value.startswith(b"[") else ""
+    return ""
+
+
+class RealHosts:
+    """ASGI middleware: a request for a real hostname is served by that service under its prefix, and
+    remembers its environment in `request.state.environment`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            hit = REAL_HOSTS.get(_host_of(scope))
+            state = scope.setdefault("state", {})
+            if hit is not None:
+                env, service = hit
+                prefix = PREFIXES[service]
+                scope = {**scope, "path": prefix + scope["path"],
+                         "raw_path": prefix.encode() + scope.get("raw_path", scope["path"].encode())}
+                state["environment"] = env
+                state["service_path"] = scope["path"][len(prefix):]
+        await self.app(scope, receive, send)
+
+
+def environment_of(request: Any) -> Environment:
+    """The environment a request came through (the sandbox's own address unless a real host was used)."""
+    env = getattr(request.state, "environment", None)
+    return env if env is not None else request.app.state.sandbox.own

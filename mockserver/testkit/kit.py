@@ -1,0 +1,158 @@
+"""The object behind the `ske_sandbox` fixture: the sandbox in-process, the real hostnames routed to it,
+and the helpers a client test reads like a sentence with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from ..app import create_app
+from ..conformance.report import NonConformingRequests, paragraphs
+from ..environments import TEST, Environment
+from ..maskinporten.grant import GRANT_TYPE
+from ..maskinporten.registry import DemoClient, demo_client
+from ..settings import Settings
+from .errors import API_OF_PREFIX, ERROR_CODES
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+DATA_APIS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer")
+
+
+@dataclass(frozen=True)
+class Person:
+    fnr: str
+    name: str
+    scenario: str | None
+    story: str
+    household: tuple[str, ...] = ()  # spouse and children, when the persona has them
+
+
+class SandboxKit:
+    """One sandbox, built once; `begin()`/`end()` bracket each test (routing on, state fresh)."""
+
+    def __init__(self, settings: Settings, environment: Environment = TEST) -> None:
+        started = time.monotonic()
+        self.settings = settings
+        self.app = create_app(settings)
+        self.environment = environment
+        self.client = TestClient(self.app, base_url=settings.base_url)
+        self.demo_client: DemoClient = demo_client(settings.seed)
+        self.started_in = time.monotonic() - started
+        self._routing: Any = None
+
+    # --- life cycle ---------------------------------------------------------------------------------
+    def begin(self) -> SandboxKit:
+        from .routing import HostRouting
+
+        self.sandbox.reset()
+        self.client.__enter__()
+        self._routing = HostRouting(self.app)
+        self._routing.start()
+        return self
+
+    def end(self) -> None:
+        if self._routing is not None:
+            self._routing.stop()
+            self._routing = None
+        self.client.__exit__(None, None, None)
+
+    @property
+    def sandbox(self) -> Any:
+        return self.app.state.sandbox
+
+    # --- addresses ------------------------------------------------------------------------------------
+    @property
+    def base_urls(self) -> dict[str, str]:
+        """The real base URLs of the kit's environment (test by default), as a client configures them."""
+        return {service: self.environment.base_url(service) for service in self.environment.hosts}
+
+    @property
+    def issuer(self) -> str:
+        return self.environment.issuer
+
+    @property
+    def today(self) -> dt.date:
+        """The data calendar's date: which years are settled and which months complete."""
+        return self.sandbox.population.calendar.today
+
+    # --- Maskinporten ---------------------------------------------------------------------------------
+    def grant(self, scopes: list[str] | None = None, *, real_hosts: bool = False, **claims: Any) -> str:
+        """A JWT grant signed by the demo client's key. Its aud is the sandbox's own issuer (for `client`),
+        or with `real_hosts=True` the kit environment's (https://test.maskinporten.no/)."""
+        now = int(self.sandbox.clock.now())
+        body = {"aud": self.issuer if real_hosts else self.sandbox.issuer, "iss": self.demo_client.client_id,
+                "scope": " ".join(scopes or self.demo_client.scopes), "iat": now, "exp": now + 120,
+                "jti": str(uuid.uuid4())}
+        body.update(claims)
+        return jwt.encode(body, self.demo_client.private_key_pem, algorithm="RS256",
+                          headers={"kid": self.demo_client.kid})
+
+    def token(self, scopes: list[str] | None = None, *, real_hosts: bool = False) -> str:
+        """An access token for calls through `client` (the sandbox's own address), or with `real_hosts=True`
+        for calls to the real hostnames."""
+        issuer = self.issuer if real_hosts else self.sandbox.issuer
+        r = self.client.post(f"{issuer}token", data={"grant_type": GRANT_TYPE,
+                                                     "assertion": self.grant(scopes, real_hosts=real_hosts)})
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    # --- people and scenarios -------------------------------------------------------------------------
+    def persona(self, scenario: str) -> Person:
+        """The persona of a scenario (`SSG-008`, `ordinary`, `household`, …), or the one with that fnr."""
+        population = self.sandbox.population
+        for p in population.personas.values():
+            if p.scenario == scenario or p.fnr == scenario:
+                life = population.lookup(p.fnr)
+                if life is None:
+                    return Person(p.fnr, "", p.scenario, p.story)
+                others = tuple(f for f in (life.spouse, *life.children) if f)
+                return Person(p.fnr, life.name, p.scenario, p.story, others)
+        known = sorted({str(p.scenario) for p in population.personas.values() if p.scenario})
+        raise LookupError(f"no persona for {scenario!r}; scenarios: {', '.join(known)}")
+
+    @contextmanager
+    def scenario(self, value: str, api: str | None = None) -> Iterator[None]:
+        """Calls made inside the block answer `value` — a documented code (`SSG-008`, `IM-007`, `TD-004`, …),
+        `429`, `503` or `slow:<n>ms|<n>s` — exactly as if the scenario header had been sent. A code goes to
+        its own API; the others to `api`, or to all three data APIs."""
+        prefix = value.split("-")[0]
+        if value in ERROR_CODES:
+            apis = (API_OF_PREFIX[prefix],)
+        elif value in ("429", "503") or value.startswith("slow:"):
+            apis = (api,) if api else DATA_APIS
+        else:
+            raise ValueError(f"unknown scenario {value!r}: use a documented code (e.g. SSG-008), 429, 503 or "
+                             "slow:<n>ms / slow:<n>s")
+        previous = dict(self.sandbox.scenarios)
+        self.sandbox.scenarios.update({a: value for a in apis})
+        try:
+            yield
+        finally:
+            self.sandbox.scenarios.clear()
+            self.sandbox.scenarios.update(previous)
+
+    # --- what the client did --------------------------------------------------------------------------
+    @property
+    def journal(self) -> list[dict[str, Any]]:
+        """Every call the client made to the faked services this test, oldest first, with its verdict."""
+        return self.sandbox.journal.entries()
+
+    def assert_requests_conform(self) -> None:
+        """Fail, one readable paragraph per request, if any request broke its contract."""
+        bad = [e for e in self.journal if not e["conforms"]]
+        if bad:
+            raise NonConformingRequests(paragraphs(bad))
+
+    def reset(self) -> None:
+        self.sandbox.reset()
