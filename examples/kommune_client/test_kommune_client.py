@@ -1,7 +1,8 @@
 """The client's test suite, written only with the ske_sandbox kit: the client runs unmodified, calling
 Skatteetaten's and Maskinporten's real test hostnames, and the kit answers in-process.
 
-`KOMMUNE_CLIENT_VARIANT=<name>` runs the same suite against a deliberately broken variant (broken.py).
+`KOMMUNE_CLIENT_VARIANT=<name>` runs the same suite against a deliberately broken variant (broken.py), and
+`KOMMUNE_CLIENT_VARIANT=all` against every one of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from kommune_client import Config, KommuneClient, ServiceError
 
 from mockserver.testkit import ERROR_CODES
 
-CLIENT_CLASS = getattr(broken, os.environ.get("KOMMUNE_CLIENT_VARIANT", ""), KommuneClient)
+VARIANT = os.environ.get("KOMMUNE_CLIENT_VARIANT", "")
+CLIENT_CLASSES = broken.VARIANTS if VARIANT == "all" else [getattr(broken, VARIANT, KommuneClient)]
 pytestmark = pytest.mark.ske_sandbox_conform  # every test also fails on a request that broke its contract
 
 
@@ -23,10 +25,10 @@ def ske_sandbox(ske_sandbox_shared):
     return ske_sandbox_shared  # one sandbox for the whole suite, state fresh per test
 
 
-@pytest.fixture
-def client(ske_sandbox) -> KommuneClient:
+@pytest.fixture(params=CLIENT_CLASSES, ids=lambda cls: cls.__name__)
+def client(ske_sandbox, request) -> KommuneClient:
     demo = ske_sandbox.demo_client
-    return CLIENT_CLASS(Config(demo.client_id, demo.kid, demo.private_key_pem), today=lambda: ske_sandbox.today)
+    return request.param(Config(demo.client_id, demo.kid, demo.private_key_pem), today=lambda: ske_sandbox.today)
 
 
 def test_reads_the_last_two_settled_years_and_three_complete_months(client, ske_sandbox):
