@@ -15,12 +15,11 @@ import httpx
 import jwt
 import pytest
 from support import ROOT, TODAY, running_server
+from test_kit_routing import GRANT_TYPE, IM_URL, KARI, SSG_URL, vendor_grant  # noqa: I001
 
 from mockserver.conformance.report import NonConformingRequests
 from mockserver.maskinporten.registry import demo_client
 from mockserver.testkit import ERROR_CODES
-
-from test_kit_routing import GRANT_TYPE, IM_URL, KARI, SSG_URL, vendor_grant  # noqa: I001
 
 GOOD = {"fraOgMed": "2026-08", "tilOgMed": "2026-10"}
 
