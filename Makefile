@@ -1,4 +1,5 @@
-# The README's commands. Everything runs from a local venv that `install` creates.
+# The README's commands. Everything runs from a local venv: `run` installs what the server needs, `test`
+# adds the kit's and the development tools.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -6,17 +7,25 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SEED ?= 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install install-runtime run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install-runtime: $(VENV)/.runtime
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	touch $(VENV)/.runtime $@
 
-run: install
+run: install-runtime
 	$(BIN)/ske-sandbox serve --host $(HOST) --port $(PORT) --seed $(SEED)
 
 test: install

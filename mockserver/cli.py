@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +28,16 @@ def _latency(text: str) -> tuple[float, float]:
         return parse_latency(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from exc
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 1–65535 (0 picks a free port)")
+    return value
 
 
 def _rate(text: str) -> float:
@@ -65,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the sandbox HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (8080)")
     serve.add_argument("--public-url", help="address clients use, if not http://HOST:PORT (sets the issuer)")
     _world_options(serve)
     serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
@@ -76,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-rate", type=_rate, default=0.0, help="share of calls that fail (seeded)")
     serve.add_argument("--enforce-concurrency", action="store_true",
                        help="answer 429 past 5 concurrent calls per API per consumer org")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug",
+                                                                      "trace"])
+    serve.add_argument("--ready-file", type=Path,
+                       help="write the address, port and base URLs as JSON here once the server answers")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=1)
@@ -117,15 +132,43 @@ def _population(args: argparse.Namespace):
     return Population(args.seed, args.population, DataCalendar(args.today or dt.date.today()), args.personas)
 
 
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before the app is built, so `--port 0` gives the real port to the issuer and base URLs."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
     from .settings import Settings
 
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(f"ske-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    # on a wildcard bind, this machine reaches the server as localhost
+    listening = _url("localhost" if args.host in WILDCARDS else args.host, port)
+    public = args.public_url or listening
+    if args.public_url is None and args.host in WILDCARDS:
+        print(f"ske-sandbox: warning: bound to {args.host or '*'} without --public-url; the issuer is "
+              f"{public}/maskinporten/ — set --public-url to the address clients use", file=sys.stderr)
     settings = Settings(
         seed=args.seed, today=args.today, population=args.population,
-        base_url=args.public_url or f"http://{args.host}:{args.port}", clients_file=args.clients,
+        base_url=public, clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency,
@@ -137,7 +180,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    ready = {"url": public, "listening": listening, "port": port, "issuer": sandbox.issuer,
+             "base_urls": sandbox.base_urls(), "pid": os.getpid()}
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the socket accepts connections: say so, machine-readably
+                print(f"ske-sandbox listening on {listening}", flush=True)
+                if args.ready_file:
+                    args.ready_file.write_text(json.dumps(ready, indent=2) + "\n")
+
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+    Announcing(config).run(sockets=[sock])
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,26 +24,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+READY = re.compile(r"^ske-sandbox listening on (http://\S+)$")
+
+
 @contextmanager
 def running_server(*args: str) -> Iterator[str]:
-    """`ske-sandbox serve` in a subprocess, as a user starts it; yields its base URL."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), *args]
+    """`ske-sandbox serve --port 0` in a subprocess, as a user starts it; yields the URL of its ready line."""
+    cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--port", "0", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/__sandbox/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                raise RuntimeError(f"sandbox did not start: {out}")
-            time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        base = None
+        assert proc.stdout is not None
+        while base is None:
+            line = proc.stdout.readline()
+            if not line and (proc.poll() is not None or time.monotonic() > deadline):
+                raise RuntimeError("sandbox did not start: " + "".join(lines))
+            lines.append(line)
+            m = READY.match(line.strip())
+            if m:
+                base = m.group(1)
+        assert httpx.get(f"{base}/__sandbox/health", timeout=10).status_code == 200
         yield base
     finally:
         proc.terminate()
