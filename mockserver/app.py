@@ -47,14 +47,14 @@ class Sandbox:
         self.own = sandbox_environment(settings.base_url)
         self.issuer = self.own.issuer
         self.keys = KeySet.from_seed(settings.seed, rotate=settings.rotate_keys, key_file=settings.key_file)
-        self.registry = Registry.build(settings.seed, settings.clients_file)
+        self.pakker = load_pakker(settings.rettighetspakker_file)
+        self.registry = Registry.build(settings.seed, settings.clients_file, frozenset(self.pakker))
         self.grants = GrantValidator(self.issuer, self.registry, self.clock)
         self.tokens = TokenIssuer(self.issuer, self.keys, self.clock)
         self.population = Population(
             settings.seed, settings.population, DataCalendar(settings.today or dt.date.today()),
             settings.personas_file,
         )
-        self.pakker = load_pakker(settings.rettighetspakker_file)
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)

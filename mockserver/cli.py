@@ -302,14 +302,13 @@ COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": c
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .maskinporten.registry import RegistryError
-    from .population.personas import PersonaError
+    from .configfiles import ConfigError
     from .rettighetspakker import PakkeError
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (RegistryError, PersonaError, PakkeError, OSError) as exc:
+    except (ConfigError, PakkeError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2

@@ -10,9 +10,27 @@ from mockserver.cli import main
 
 
 @pytest.mark.parametrize("content,expected", [
-    ("clients:\n  - client_id: x\n", "needs at least client_id and orgnr"),
-    ("clients:\n  - {client_id: x, orgnr: '974761076', x5c: true}\n", "must be 9 digits, start with 2 or 3"),
+    ("clients:\n  - client_id: x\n", "clients.yaml:2: clients[0]: 'orgnr' is a required property"),
+    ("clients:\n  - {client_id: x, orgnr: '974761076', x5c: true}\n",
+     "clients.yaml:2: clients[0].orgnr: '974761076' is not a synthetic organisation number"),
     ("clients: [\n", "cannot read clients file"),
+    ("clients:\n  - client_id: x\n    orgnr: '310000108'\n    scope: [skatteetaten:inntekt]\n",
+     "clients.yaml:2: clients[0]: unknown key 'scope' (allowed: access_token_lifetime, certificates, client_id, "
+     "jwks, jwks_file, orgnr, scopes, x5c)"),
+    ("clients:\n  - client_id: x\n    orgnr: '310000108'\n    scopes: skatteetaten:inntekt\n    x5c: true\n",
+     "clients.yaml:4: clients[0].scopes: 'skatteetaten:inntekt' is not an array"),
+    ("clients:\n  - client_id: x\n    orgnr: '310000108'\n    x5c: true\n    scopes: [skatteetaten:lonn]\n",
+     "clients.yaml:5: clients[0].scopes[0]: 'skatteetaten:lonn' is not one of skatteetaten:summertskattegrunnlag"),
+    ("clients:\n  - client_id: x\n    orgnr: '310000108'\n    x5c: true\n    access_token_lifetime: 2min\n",
+     "clients.yaml:5: clients[0].access_token_lifetime: '2min' is not an integer"),
+    ("clients:\n  - client_id: x\n    orgnr: '310000108'\n    jwks:\n      - {kty: RSA, kid: k1, e: AQAB}\n",
+     "clients.yaml:5: clients[0].jwks[0]: 'n' is a required property"),
+    ("clients:\n  - client_id: ske-sandbox-demo-1\n    orgnr: '310000108'\n    x5c: true\n",
+     "clients.yaml:2: clients[0]: client_id 'ske-sandbox-demo-1' is the built-in demo client's; choose another"),
+    ("clients:\n  - {client_id: a, orgnr: '310000108', x5c: true}\n  - {client_id: a, orgnr: '310000108', x5c: true}\n",
+     "clients.yaml:3: clients[1]: client_id 'a' is used twice; choose another"),
+    ("consumers:\n  - orgnr: '310000108'\n    rettighetspakker: [kommuneboligsosialformal]\n",
+     "clients.yaml:3: consumers[0].rettighetspakker[0]: unknown rettighetspakke 'kommuneboligsosialformal'"),
 ])
 def test_bad_clients_file(tmp_path, capsys, content, expected):
     path = tmp_path / "clients.yaml"
@@ -26,6 +44,13 @@ def test_missing_files(tmp_path, capsys):
     assert "cannot read clients file" in capsys.readouterr().err
     assert main(["people", "--personas", str(tmp_path / "nope.yaml")]) == 2
     assert "cannot read personas" in capsys.readouterr().err
+
+
+def test_a_key_file_that_is_not_a_pem_key(tmp_path, capsys):
+    path = tmp_path / "key.pem"
+    path.write_text("not a key")
+    assert main(["serve", "--key-file", str(path), "--population", "10", "--port", "0"]) == 2
+    assert "not a usable PEM RSA private key" in capsys.readouterr().err
 
 
 def test_bad_personas_file(tmp_path, capsys):
@@ -42,6 +67,7 @@ def test_bad_personas_file(tmp_path, capsys):
     ["serve", "--today", "2026-13-01"],
     ["serve", "--latency", "400ms..50ms"],
     ["serve", "--fault-rate", "2"],
+    ["serve", "--log-level", "loud"],
 ])
 def test_bad_options_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
+from ..configfiles import ConfigError
+
 
 def _seeded_bytes(label: str):
     counter = 0
@@ -94,7 +96,10 @@ class KeySet:
     @classmethod
     def from_seed(cls, seed: int, *, rotate: bool = False, key_file: Path | None = None) -> KeySet:
         if key_file is not None:
-            first = load_private_key(key_file.read_bytes())
+            try:
+                first = load_private_key(key_file.read_bytes())
+            except (OSError, ValueError, TypeError) as exc:
+                raise ConfigError(f"{key_file}: not a usable PEM RSA private key (unencrypted): {exc}") from exc
         else:
             first = load_private_key(seeded_private_key_pem(f"maskinporten:{seed}"))
         keys = [_with_kid(first)]

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
+from ..configfiles import ConfigError, load, where
 from ..identifiers import is_synthetic_orgnr, make_orgnr
 from .keys import load_private_key, private_key_pem, public_jwk, seeded_private_key_pem
 
@@ -44,7 +44,7 @@ KOMMUNE_PAKKE = "kommuneboligsosialeformaal"
 DEFAULT_LIFETIME = 120
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigError):
     """A clients file that cannot be used; says which entry and why."""
 
 
@@ -124,7 +124,7 @@ class Registry:
         return c is not None and scope in c.delegations.get(supplier, frozenset())
 
     @classmethod
-    def build(cls, seed: int, clients_file: Path | None = None) -> Registry:
+    def build(cls, seed: int, clients_file: Path | None = None, pakker: frozenset[str] | None = None) -> Registry:
         reg = cls()
         demo = demo_client(seed)
         pub = load_private_key(demo.private_key_pem.encode()).public_key()
@@ -135,20 +135,28 @@ class Registry:
         home.name = "Sandvik kommune (sandkasse)"
         home.rettighetspakker = frozenset({KOMMUNE_PAKKE})
         if clients_file is not None:
-            reg.load(clients_file)
+            reg.load(clients_file, pakker)
         return reg
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path, pakker: frozenset[str] | None = None) -> None:
+        """Read a clients file: schema first (every problem with its line), then what a schema cannot say."""
         try:
-            doc = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise RegistryError(f"{path}: cannot read clients file: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise RegistryError(f"{path}: expected a mapping with 'clients' and/or 'consumers'")
+            doc, lines = load(path, "clients", "clients file")
+        except ConfigError as exc:
+            raise RegistryError(str(exc)) from exc
         for i, entry in enumerate(doc.get("clients") or []):
-            self.add_client(_parse_client(entry, path.parent, f"{path}: clients[{i}]"))
+            here = where(path, lines, ("clients", i))
+            if entry["client_id"] in self.clients:
+                demo = entry["client_id"].startswith("ske-sandbox-demo-")
+                whose = "the built-in demo client's" if demo else "used twice"
+                raise RegistryError(f"{here}: client_id {entry['client_id']!r} is {whose}; choose another")
+            self.add_client(_parse_client(entry, path.parent, here))
         for i, entry in enumerate(doc.get("consumers") or []):
-            _parse_consumer(self, entry, f"{path}: consumers[{i}]")
+            for j, name in enumerate(entry.get("rettighetspakker") or []):
+                if pakker is not None and name.lower() not in pakker:
+                    at = where(path, lines, ("consumers", i, "rettighetspakker", j))
+                    raise RegistryError(f"{at}: unknown rettighetspakke {name!r}; known: {', '.join(sorted(pakker))}")
+            _parse_consumer(self, entry, where(path, lines, ("consumers", i)))
 
 
 def _orgnr(value: Any, where: str) -> str:

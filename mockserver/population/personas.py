@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..configfiles import ConfigError, load, where
 from ..identifiers import InvalidIdentifier, parse_person_number
 from ..resources import fixtures_dir
 from .life import ARCHETYPES
@@ -41,7 +40,7 @@ KNOWN_KEYS = {
 }
 
 
-class PersonaError(ValueError):
+class PersonaError(ConfigError):
     """A personas file entry that cannot be used; says which and why."""
 
 
@@ -72,26 +71,26 @@ def _years(value: Any, last_year: int, where: str) -> frozenset[int]:
 def load_personas(path: Path | None = None) -> list[Persona]:
     path = path or fixtures_dir() / "personas.yaml"
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PersonaError(f"{path}: cannot read personas: {exc}") from exc
+        doc, lines = load(path, "personas", "personas")
+    except ConfigError as exc:
+        raise PersonaError(str(exc)) from exc
     out = []
     for i, entry in enumerate(doc.get("personas") or []):
-        where = f"{path}: personas[{i}]"
+        here = where(path, lines, ("personas", i))
         if not isinstance(entry, dict) or "fnr" not in entry:
-            raise PersonaError(f"{where}: needs fnr")
+            raise PersonaError(f"{here}: needs fnr")
         unknown = set(entry) - KNOWN_KEYS
         if unknown:
-            raise PersonaError(f"{where}: unknown field(s) {sorted(unknown)}")
+            raise PersonaError(f"{here}: unknown field(s) {sorted(unknown)}")
         fnr = str(entry["fnr"])
         try:
             pn = parse_person_number(fnr)
         except InvalidIdentifier as exc:
-            raise PersonaError(f"{where}: {fnr}: {exc}") from exc
+            raise PersonaError(f"{here}: {fnr}: {exc}") from exc
         if not pn.synthetic:
-            raise PersonaError(f"{where}: {fnr} is not synthetic (month + 80 required)")
+            raise PersonaError(f"{here}: {fnr} is not synthetic (month + 80 required)")
         if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
-            raise PersonaError(f"{where}: unknown archetype {entry['archetype']!r}")
+            raise PersonaError(f"{here}: unknown archetype {entry['archetype']!r}")
         out.append(Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry)))
     return out
 

@@ -1,0 +1,111 @@
+"""Configuration files (clients, personas) read with their line numbers and validated against the JSON
+Schemas published in `mockserver/schemas/`, so a mistake is reported as `file:line: what is wrong`."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .identifiers import is_synthetic_orgnr, is_synthetic_person_number
+
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+Location = tuple[Any, ...]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file, the line and the fix."""
+
+
+_FORMATS = jsonschema.FormatChecker()
+
+
+@_FORMATS.checks("synthetic-orgnr", raises=())
+def _orgnr(value: object) -> bool:
+    return not isinstance(value, str | int) or is_synthetic_orgnr(str(value))
+
+
+@_FORMATS.checks("synthetic-fnr", raises=())
+def _fnr(value: object) -> bool:
+    return not isinstance(value, str) or is_synthetic_person_number(value)
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+
+
+def read_yaml(path: Path, what: str) -> tuple[Any, dict[Location, int]]:
+    """The document and the line (1-based) of every mapping key and list item in it."""
+    try:
+        text = path.read_text()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from exc
+    lines: dict[Location, int] = {}
+
+    def walk(n: yaml.Node | None, at: Location) -> None:
+        if n is None:
+            return
+        lines.setdefault(at, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                here = (*at, key.value)
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*at, i))
+
+    walk(node, ())
+    return doc if doc is not None else {}, lines
+
+
+def where(path: Path, lines: dict[Location, int], at: Location) -> str:
+    """`file:line: key.path` for a location in the document."""
+    loc = tuple(at)
+    while loc and loc not in lines:
+        loc = loc[:-1]
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(at))
+    return f"{path}:{lines.get(loc, 1)}" + (f": {dotted}" if dotted else "")
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
+    if error.validator == "format":
+        what = {"synthetic-orgnr": "a synthetic organisation number: 9 digits starting with 2 or 3, valid mod 11",
+                "synthetic-fnr": "a synthetic fødselsnummer: birth month + 80, valid check digits"}
+        return f"{error.instance!r} is not {what.get(error.validator_value, error.validator_value)}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "type":
+        hint = " (quote numbers that are identifiers, e.g. '310000001')" if error.validator_value == "string" else ""
+        expected = error.validator_value
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        article = "an" if str(wanted)[0] in "aeiou" else "a"
+        return f"{error.instance!r} is not {article} {wanted}{hint}"
+    return error.message
+
+
+def validate(path: Path, doc: Any, lines: dict[Location, int], name: str) -> None:
+    """Raise ConfigError listing every problem of the document against the named schema."""
+    validator = jsonschema.Draft202012Validator(schema(name), format_checker=_FORMATS)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: lines.get(tuple(e.absolute_path), 0))
+    if errors:
+        shown = [f"{where(path, lines, tuple(e.absolute_path))}: {_explain(e)}" for e in errors[:20]]
+        more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise ConfigError("\n".join(shown) + more)
+
+
+def load(path: Path, name: str, what: str) -> tuple[Any, dict[Location, int]]:
+    doc, lines = read_yaml(path, what)
+    validate(path, doc, lines, name)
+    return doc, lines
