@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--json", action="store_true")
+    demo.add_argument("--out", type=Path, help="write PEM key, JWK, .p12 and JSON into this folder")
 
     people = sub.add_parser("people", help="list the synthetic people")
     _world_options(people)
@@ -103,11 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     people.add_argument("--limit", type=int, default=30)
     people.add_argument("--scenario", help="only personas of this scenario (e.g. SSG-008, pensioner)")
     people.add_argument("--search", help="text to find in number, name or story")
+    people.add_argument("--url", help="ask this running sandbox instead (its seed, data calendar and personas)")
 
     person = sub.add_parser("person", help="one person's story, years and months")
     person.add_argument("fnr")
     _world_options(person)
     person.add_argument("--json", action="store_true")
+    person.add_argument("--url", help="ask this running sandbox instead (its seed, data calendar and personas)")
 
     conformance = sub.add_parser(
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
@@ -122,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--x5c", action="store_true", help="make a business certificate instead of a JWK")
     new.add_argument("--scopes", default="skatteetaten:summertskattegrunnlag skatteetaten:inntekt")
     new.add_argument("--out", type=Path, required=True)
+    new.add_argument("--force", action="store_true", help="replace files and a registration that exist")
+
+    ids = sub.add_parser("ids", help="mint valid synthetic numbers: orgnr, fnr (month + 80) or dnr")
+    ids.add_argument("kind", choices=["orgnr", "fnr", "dnr"])
+    ids.add_argument("--count", type=int, default=1, choices=range(1, 10_001), metavar="N",
+                     help="how many (1–10000, default 1)")
+    ids.add_argument("--seed", type=int, default=None, help="the same seed gives the same numbers")
     return parser
 
 
@@ -200,6 +210,12 @@ def cmd_demo_client(args: argparse.Namespace) -> int:
     from .maskinporten.registry import demo_client
 
     demo = demo_client(args.seed)
+    if args.out:
+        from .maskinporten.clientgen import write_demo_files
+
+        for path in write_demo_files(demo, args.out):
+            print(f"wrote {path}")
+        return 0
     if args.json:
         print(json.dumps(demo.as_dict(), indent=2))
     else:
@@ -208,13 +224,26 @@ def cmd_demo_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(url: str, **params: object) -> list[dict]:
+    """People from a running sandbox's control API, so the CLI never disagrees with the server."""
+    import httpx
+
+    r = httpx.get(f"{url.rstrip('/')}/__sandbox/people", params={k: v for k, v in params.items() if v is not None},
+                  timeout=60)
+    r.raise_for_status()
+    return r.json()
+
+
 def cmd_people(args: argparse.Namespace) -> int:
-    population = _population(args)
-    rows = []
-    for life in population.people(scenario=args.scenario, search=args.search):
-        rows.append(population.summary(life))
-        if len(rows) >= args.limit:
-            break
+    if args.url:
+        rows = _ask(args.url, limit=args.limit, scenario=args.scenario, search=args.search)
+    else:
+        population = _population(args)
+        rows = []
+        for life in population.people(scenario=args.scenario, search=args.search):
+            rows.append(population.summary(life))
+            if len(rows) >= args.limit:
+                break
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -232,6 +261,16 @@ def cmd_person(args: argparse.Namespace) -> int:
     except InvalidIdentifier as exc:
         print(f"ske-sandbox: {args.fnr}: {exc}", file=sys.stderr)
         return 2
+    if args.url:
+        found = [p for p in _ask(args.url, search=args.fnr, limit=5) if p["fnr"] == args.fnr]
+        if not found:
+            print(f"ske-sandbox: nobody at {args.url} has {args.fnr}", file=sys.stderr)
+            return 1
+        p = found[0]
+        print(json.dumps(p, ensure_ascii=False, indent=2) if args.json else
+              f"{p['name']} ({p['fnr']}) {p.get('scenario') or ''}\n  {p.get('story', '')}\n"
+              f"  år med skatteoppgjør: {', '.join(map(str, p['years'])) or 'ingen'}")
+        return 0
     population = _population(args)
     life = population.lookup(args.fnr)
     if life is None:
@@ -261,15 +300,38 @@ def cmd_person(args: argparse.Namespace) -> int:
 
 
 def cmd_client_new(args: argparse.Namespace) -> int:
-    from .maskinporten.clientgen import ClientGenError, generate
+    from .maskinporten.clientgen import ClientGenError, generate, next_steps
 
     try:
-        written = generate(args.client_id, args.orgnr, args.out, x5c=args.x5c, scopes=args.scopes.split())
+        made = generate(args.client_id, args.orgnr, args.out, x5c=args.x5c, scopes=args.scopes.split(),
+                        force=args.force)
     except ClientGenError as exc:
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
-    for path in written:
-        print(path)
+    for path in made.written:
+        print(f"wrote {path}")
+    print(next_steps(made, args.orgnr))
+    return 0
+
+
+def cmd_ids(args: argparse.Namespace) -> int:
+    """Valid synthetic numbers for personas and clients files (seeded, so a script gets the same ones)."""
+    import random
+
+    from .identifiers import individual_range, make_orgnr, make_person_number
+
+    rng = random.Random(args.seed)
+    out: list[str] = []
+    while len(out) < args.count:
+        if args.kind == "orgnr":
+            out.append(make_orgnr(rng.randrange(20_000_000)))
+            continue
+        born = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(365 * 66))
+        low, high = individual_range(born.year)
+        number = make_person_number(born, rng.randint(low, high), d_number=args.kind == "dnr")
+        if number:
+            out.append(number)
+    print("\n".join(out))
     return 0
 
 
@@ -297,8 +359,13 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": cmd_demo_client, "people": cmd_people,
-            "person": cmd_person,
-            "client": cmd_client_new}
+            "person": cmd_person, "client": cmd_client_new, "ids": cmd_ids}
+
+
+def httpx_errors() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,6 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except httpx_errors() as exc:
+        print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
+        return 2
     except (ConfigError, PakkeError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)

@@ -90,7 +90,12 @@ class Journal:
             self._entries.clear()
 
 
+NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a client
+
+
 def _service_of(path: str) -> tuple[str, str] | None:
+    if path.startswith(NOT_JOURNALED):
+        return None
     for prefix, service in _SERVICE_BY_PREFIX.items():
         if path == prefix or path.startswith(prefix + "/"):
             return service, path[len(prefix):] or "/"

@@ -6,16 +6,19 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from ..identifiers import is_synthetic_orgnr
 from .keys import private_key_pem, public_jwk
+from .registry import DemoClient
 
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
 
@@ -49,40 +52,116 @@ def x5c_header(cert: x509.Certificate) -> list[str]:
     return [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
 
 
-def generate(client_id: str, orgnr: str, out: Path, *, x5c: bool = False, scopes: list[str]) -> list[Path]:
+P12_PASSWORD = "ske-sandbox"  # the .p12 files' password: Java and .NET keystores want one
+
+
+def write_p12(path: Path, name: str, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> Path:
+    """Key and certificate as PKCS#12, the way Java and .NET keep a virksomhetssertifikat."""
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        name.encode(), key, cert, None, serialization.BestAvailableEncryption(P12_PASSWORD.encode())))
+    path.chmod(0o600)
+    return path
+
+
+def _refuse_overwrite(paths: list[Path], force: bool) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise ClientGenError(f"{', '.join(existing)} already exist(s); use --force to replace, or another --out")
+
+
+def merge_clients_file(path: Path, entry: dict, consumer: dict, force: bool) -> None:
+    """Add the client (and its org as a consumer, if new) to a clients file, keeping what is there."""
+    doc: dict = {}
+    if path.exists():
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ClientGenError(f"{path}: cannot read it to add the client: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ClientGenError(f"{path}: expected a mapping with clients and consumers")
+    clients = [c for c in doc.get("clients") or [] if c.get("client_id") != entry["client_id"] or not force]
+    if any(c.get("client_id") == entry["client_id"] for c in clients):
+        raise ClientGenError(f"{path}: client_id {entry['client_id']!r} is already registered; use --force to "
+                             "replace it")
+    doc["clients"] = [*clients, entry]
+    consumers = doc.get("consumers") or []
+    if not any(str(c.get("orgnr")) == consumer["orgnr"] for c in consumers):
+        consumers.append(consumer)
+    doc["consumers"] = consumers
+    path.write_text("# ske-sandbox clients file: start the sandbox with --clients " + str(path) + "\n"
+                    + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
+@dataclass(frozen=True)
+class Generated:
+    written: list[Path]
+    client_id: str
+    kid: str | None
+    clients_file: Path
+
+
+def generate(client_id: str, orgnr: str, out: Path, *, x5c: bool = False, scopes: list[str],
+             force: bool = False) -> Generated:
     if not is_synthetic_orgnr(orgnr):
         raise ClientGenError(f"orgnr {orgnr!r} must be synthetic: 9 digits, starting with 2 or 3, valid mod 11")
-    if not client_id.strip():
-        raise ClientGenError("client id must not be empty")
+    if not client_id.strip() or "/" in client_id:
+        raise ClientGenError("client id must be a non-empty name without '/'")
+    key_path, cert_path = out / f"{client_id}.key.pem", out / f"{client_id}.cert.pem"
+    jwk_path, p12_path = out / f"{client_id}.jwk.json", out / f"{client_id}.p12"
+    _refuse_overwrite([key_path, *([cert_path, p12_path] if x5c else [jwk_path])], force)
     out.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    written = []
-    key_path = out / f"{client_id}.key.pem"
     key_path.write_text(private_key_pem(key))
     key_path.chmod(0o600)
-    written.append(key_path)
+    written = [key_path]
     entry: dict = {"client_id": client_id, "orgnr": orgnr, "scopes": scopes}
+    kid = None
     if x5c:
         cert = business_certificate(key, orgnr, client_id, dt.datetime.now(dt.UTC))
-        cert_path = out / f"{client_id}.cert.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        written.append(cert_path)
+        written += [cert_path, write_p12(p12_path, client_id, key, cert)]
         entry.update({"x5c": True, "certificates": [cert_path.name]})
     else:
         kid = f"{client_id}-key-1"
-        jwk_path = out / f"{client_id}.jwk.json"
         jwk_path.write_text(json.dumps(public_jwk(key.public_key(), kid), indent=2))
         written.append(jwk_path)
         entry["jwks_file"] = jwk_path.name
-    snippet = out / "clients.yaml"
-    doc = {
-        "clients": [entry],
-        "consumers": [{"orgnr": orgnr, "name": f"Consumer {orgnr}",
-                       "rettighetspakker": ["kommuneboligsosialeformaal"]}],
-    }
-    snippet.write_text(
-        "# ske-sandbox clients file: start the sandbox with --clients " + str(snippet) + "\n"
-        + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    )
-    written.append(snippet)
-    return written
+    clients_file = out / "clients.yaml"
+    merge_clients_file(clients_file, entry, {"orgnr": orgnr, "name": f"Consumer {orgnr}",
+                                             "rettighetspakker": ["kommuneboligsosialeformaal"]}, force)
+    written.append(clients_file)
+    return Generated(written, client_id, kid, clients_file)
+
+
+def next_steps(made: Generated, orgnr: str) -> str:
+    if made.kid:
+        identity = f"kid:       {made.kid}"
+        header = f"header kid={made.kid}"
+    else:
+        identity = (f"x5c:       {made.client_id}.cert.pem (also {made.client_id}.p12, password {P12_PASSWORD})")
+        header = "header x5c=[the certificate, base64 DER]"
+    return "\n".join([
+        "", f"client_id: {made.client_id}", identity, "", "Next steps:",
+        f"  1. ske-sandbox serve --clients {made.clients_file}",
+        f"  2. sign each grant with {made.client_id}.key.pem: iss={made.client_id}, {header},",
+        "     aud=<the issuer, e.g. http://127.0.0.1:8080/maskinporten/>, exp - iat <= 120 s, a new jti each time",
+        "  3. as a supplier acting for a municipality: put consumer_org=<its orgnr> in the grant, and give it a",
+        f"     consumers entry in {made.clients_file.name} with delegations: [{{supplier: '{orgnr}', scopes: [...]}}]",
+    ])
+
+
+def write_demo_files(demo: DemoClient, out: Path) -> list[Path]:
+    """The demo client as ready files: PEM key, public JWK, a .p12 (key with a stand-in certificate for its
+    org, for Java and .NET key stores; grants still name the key by kid) and the JSON of `demo-client --json`."""
+    out.mkdir(parents=True, exist_ok=True)
+    key = serialization.load_pem_private_key(demo.private_key_pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    stem = out / demo.client_id
+    paths = [stem.with_suffix(".key.pem"), stem.with_suffix(".jwk.json"), stem.with_suffix(".p12"),
+             out / "demo-client.json"]
+    paths[0].write_text(demo.private_key_pem)
+    paths[1].write_text(json.dumps(public_jwk(key.public_key(), demo.kid), indent=2))
+    cert = business_certificate(key, demo.orgnr, demo.client_id, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    write_p12(paths[2], demo.client_id, key, cert)
+    paths[3].write_text(json.dumps(demo.as_dict(), indent=2))
+    return paths

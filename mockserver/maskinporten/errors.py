@@ -36,3 +36,17 @@ def invalid_request(description: str) -> GrantError:
 
 def auth_failed(code: str, detail: str) -> GrantError:
     return GrantError(code, f"{AUTH_FAILED} {detail}")
+
+
+def documented_codes() -> dict[str, list[tuple[str, str, str]]]:
+    """MP code -> [(error, meaning, when)], read from the table in contracts/README.md (one source)."""
+    import re
+
+    from ..resources import contracts_dir
+
+    rows: dict[str, list[tuple[str, str, str]]] = {}
+    for line in (contracts_dir() / "README.md").read_text().splitlines():
+        m = re.match(r"\| (MP-\d{3}) \| `([a-z_]+)` \| ([^|]+) \| ([^|]+) \|$", line)
+        if m:
+            rows.setdefault(m.group(1), []).append((m.group(2), m.group(3).strip(), m.group(4).strip()))
+    return rows

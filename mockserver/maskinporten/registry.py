@@ -1,24 +1,27 @@
 """Maskinporten clients and Skatteetaten's side of access: which org holds which rettighetspakke,
 and which consumer has delegated which scope to which supplier (Altinn "På vegne av").
 
-Format of a clients file (`--clients FILE`, YAML)::
+Format of a clients file (`--clients FILE`, YAML; JSON Schema in mockserver/schemas/clients.schema.json,
+which every file is validated against at start)::
 
     clients:
       - client_id: my-vendor-client          # `iss` of the grant
-        orgnr: "310000001"                   # the owner, synthetic (starts with 2 or 3)
+        orgnr: "310000108"                   # the owner, synthetic (starts with 2 or 3)
         scopes: [skatteetaten:summertskattegrunnlag, skatteetaten:inntekt]
         access_token_lifetime: 120           # seconds, optional
-        jwks:                                # pre-registered public keys (kid), and/or
-          - {kty: RSA, kid: my-key-1, n: "...", e: AQAB}
-        jwks_file: my-key.jwks.json          # a JWK or JWKS file, relative to this file
+        jwks_file: my-key.jwk.json           # a JWK or JWKS file, relative to this file; or inline:
+                                             #   jwks: [{kty: RSA, kid: my-key-1, n: <base64url>, e: AQAB}]
+      - client_id: my-vendor-x5c
+        orgnr: "310000108"
+        scopes: [skatteetaten:summertskattegrunnlag]
         x5c: true                            # trust business certificates carrying `orgnr`
         certificates: [my-cert.pem]          # optional: only these certificates (pinned)
     consumers:
-      - orgnr: "310000002"
+      - orgnr: "310000116"
         name: Sandvik kommune
         rettighetspakker: [kommuneboligsosialeformaal]
         delegations:                         # Altinn delegations to a supplier
-          - supplier: "310000001"
+          - supplier: "310000108"
             scopes: [skatteetaten:summertskattegrunnlag, skatteetaten:inntekt]
 """
 

@@ -6,11 +6,11 @@ import logging
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..environments import environment_of
-from .errors import GrantError, invalid_request
+from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
 
 MAX_BODY = 64 * 1024
@@ -71,7 +71,25 @@ async def jwk(request: Request) -> Response:
     return JSONResponse(request.app.state.sandbox.keys.jwks())
 
 
+async def error_page(request: Request) -> Response:
+    """What an `error_uri` points at: the code explained, as a person who clicks it expects."""
+    import html
+
+    code = request.path_params["code"]
+    rows = documented_codes().get(code)
+    if rows is None:
+        return JSONResponse({"error": "not_found", "error_description": f"no Maskinporten error code {code[:20]!r}"},
+                            status_code=404)
+    items = "".join(f"<li><code>{html.escape(e)}</code>: {html.escape(m)}. When: {html.escape(w)}</li>"
+                    for e, m, w in rows)
+    return HTMLResponse(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{code}</title></head>"
+                        f"<body><h1>Maskinporten {code}</h1><ul>{items}</ul><p>The token endpoint answers HTTP 400 "
+                        "with this code in <code>error_uri</code>; fix the grant and send a new one (new "
+                        "<code>jti</code>).</p></body></html>")
+
+
 routes = [
+    Route("/errors/{code}", error_page, methods=["GET"]),
     Route("/token", token, methods=["POST"]),
     Route("/.well-known/oauth-authorization-server", well_known, methods=["GET"]),
     Route("/.well-known/openid-configuration", well_known, methods=["GET"]),
