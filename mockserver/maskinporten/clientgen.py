@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from ..identifiers import is_synthetic_orgnr
+from . import businessca
 from .keys import private_key_pem, public_jwk
 from .registry import DemoClient
 
@@ -27,9 +28,11 @@ class ClientGenError(ValueError):
     """Bad arguments to `client new`."""
 
 
-def business_certificate(key: rsa.RSAPrivateKey, orgnr: str, name: str, now: dt.datetime) -> x509.Certificate:
-    """A self-signed stand-in for a virksomhetssertifikat: the org number in serialNumber and
-    organizationIdentifier (NTRNO-…), as Norwegian business certificates carry it."""
+def business_certificate(key: rsa.RSAPrivateKey, orgnr: str, name: str, now: dt.datetime, *,
+                         self_signed: bool = False) -> x509.Certificate:
+    """A stand-in for a virksomhetssertifikat: the org number in serialNumber and organizationIdentifier
+    (NTRNO-…), as Norwegian business certificates carry it, issued by the sandbox's business CA (or
+    self-signed, which Maskinporten's rules refuse unless the certificate is pinned on the client)."""
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "NO"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"SANDKASSE {orgnr}"),
@@ -37,13 +40,14 @@ def business_certificate(key: rsa.RSAPrivateKey, orgnr: str, name: str, now: dt.
         x509.NameAttribute(NameOID.SERIAL_NUMBER, orgnr),
         x509.NameAttribute(ORGANIZATION_IDENTIFIER, f"NTRNO-{orgnr}"),
     ])
+    issuer, signer = (subject, key) if self_signed else (businessca.SUBJECT, businessca.ca_key())
     return (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .subject_name(subject).issuer_name(issuer).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=3 * 365))
         .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-        .sign(key, hashes.SHA256())
+        .sign(signer, hashes.SHA256())
     )
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
 
 from ..clock import Clock
+from .businessca import issued_by_ca
 from .errors import GrantError, auth_failed, invalid_request
 from .registry import Client, Registry
 
@@ -193,6 +194,10 @@ class GrantValidator:
                               "identifier (kid) provided")
         if client.certificates and cert not in client.certificates:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate.")
+        if not client.certificates and not issued_by_ca(cert):  # only approved CAs, as Maskinporten
+            raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Not issued by a trusted "
+                              "CA (the sandbox trusts certificates from `ske-sandbox client new --x5c`, or pinned "
+                              "under certificates in the clients file)")
         at = dt.datetime.fromtimestamp(self.clock.now(), dt.UTC)
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Certificate expired "
