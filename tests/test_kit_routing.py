@@ -139,4 +139,4 @@ def test_routing_ends_with_the_fixture(pytester):
             assert httpx.HTTPTransport.handle_request.__module__ == "httpx._transports.default"
             assert httpx.AsyncHTTPTransport.handle_async_request.__module__ == "httpx._transports.default"
     """)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
