@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 
 from . import __version__
+from .choices import load_choices
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
 from .inntekt import routes as inntekt
@@ -49,7 +50,7 @@ class Sandbox:
         self.tokens = TokenIssuer(self.issuer, self.keys, self.clock)
         self.population = Population(
             settings.seed, settings.population, DataCalendar(settings.today or dt.date.today()),
-            settings.personas_file,
+            settings.personas_file, load_choices(settings.choices_file),
         )
         self.pakker = load_pakker(settings.rettighetspakker_file)
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)

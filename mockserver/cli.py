@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _world_options(serve)
     serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
     serve.add_argument("--rettighetspakker", type=Path, help="YAML file of rettighetspakke filters")
+    serve.add_argument("--choices", type=Path, help="YAML file of the sandbox's choices where the record is silent")
     serve.add_argument("--key-file", type=Path, help="PEM RSA private key to sign tokens with")
     serve.add_argument("--rotate-keys", action="store_true", help="publish a second (next) signing key")
     serve.add_argument("--latency", type=_latency, help="added latency, e.g. 50ms..400ms")
@@ -123,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         base_url=args.public_url or f"http://{args.host}:{args.port}", clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
-        enforce_concurrency=args.enforce_concurrency,
+        enforce_concurrency=args.enforce_concurrency, choices_file=args.choices,
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
@@ -218,6 +219,7 @@ COMMANDS = {"serve": cmd_serve, "demo-client": cmd_demo_client, "people": cmd_pe
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .choices import ChoicesError
     from .maskinporten.registry import RegistryError
     from .population.personas import PersonaError
     from .rettighetspakker import PakkeError
@@ -225,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (RegistryError, PersonaError, PakkeError, OSError) as exc:
+    except (RegistryError, PersonaError, PakkeError, ChoicesError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
