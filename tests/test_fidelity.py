@@ -397,3 +397,17 @@ def test_serve_with_a_bad_choices_file_exits_2(tmp_path: Path, capsys):
     path.write_text("year_supported_from: [1, 2]\n")
     assert cli(["serve", "--choices", str(path)]) == 2
     assert "choices" in capsys.readouterr().err
+
+
+def test_the_2025_code_list_follows_the_latest_aarsrevisjon():
+    """Four names added for 2025, and six more names out as of 26.01.2026 (summertskattegrunnlag.md)."""
+    from mockserver.population.codes import year_list
+
+    names = set(year_list(2025).kategori)
+    assert {"livsvarigAvtalefestetPensjonIOffentligSektor", "ungdomsprogramytelse",
+            "oppjustertTilleggTilLatentTapPaaAksjeAndelMvVedUtflyttingUtenUtsattBetalingAvSkatt",
+            "oppjustertTilleggTilLatentGevinstPaaAksjeAndelMvVedUtflyttingUtenUtsattBetalingAvSkatt"} <= names
+    assert not names & {"inntektsfoeringAvNegativSaldo", "oppjustertTilleggTilTapVedSalgAvAndelINOKUS",
+                        "overskuddAvEnkeltpersonforetakInnenAnnenNaeringUtenTrygdeavgiftsplikt",
+                        "saerskiltInntektsfradragIBarnsInntekt", "tapVedSalgAvAndelINOKUS",
+                        "ufoeretrygdFoerAlderspensjon"}
