@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 
 from . import __version__
+from .choices import load_choices
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
@@ -53,7 +54,7 @@ class Sandbox:
         self.tokens = TokenIssuer(self.issuer, self.keys, self.clock)
         self.population = Population(
             settings.seed, settings.population, DataCalendar(settings.today or dt.date.today()),
-            settings.personas_file,
+            settings.personas_file, load_choices(settings.choices_file),
         )
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()

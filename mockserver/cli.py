@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _world_options(serve)
     serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
     serve.add_argument("--rettighetspakker", type=Path, help="YAML file of rettighetspakke filters")
+    serve.add_argument("--choices", type=Path, help="YAML file of the sandbox's choices where the record is silent")
     serve.add_argument("--key-file", type=Path, help="PEM RSA private key to sign tokens with")
     serve.add_argument("--rotate-keys", action="store_true", help="publish a second (next) signing key")
     serve.add_argument("--latency", type=_latency, help="added latency, e.g. 50ms..400ms")
@@ -181,7 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         base_url=public, clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
-        enforce_concurrency=args.enforce_concurrency,
+        enforce_concurrency=args.enforce_concurrency, choices_file=args.choices,
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
@@ -369,6 +370,7 @@ def httpx_errors() -> type[Exception]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .choices import ChoicesError
     from .configfiles import ConfigError
     from .rettighetspakker import PakkeError
 
@@ -378,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except httpx_errors() as exc:
         print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
         return 2
-    except (ConfigError, PakkeError, OSError) as exc:
+    except (ConfigError, PakkeError, ChoicesError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2

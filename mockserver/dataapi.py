@@ -232,12 +232,14 @@ def check_person_number(api: ApiSpec, value: str) -> None:
 
 
 def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: str):
-    """The package must exist, be granted to the consumer org, and carry consent where it needs it."""
+    """The package must be published for this API, be granted to the consumer org, and carry consent where
+    it needs it."""
     sandbox = request.app.state.sandbox
     if not re.fullmatch(r"[A-Za-z]{2,60}", name):
         raise api.errors("invalid", f"Ugyldig rettighetspakke {name!r}: 2–60 bokstaver")
     pakke = sandbox.pakker.get(name.lower())
-    if pakke is None:
+    if pakke is None or api.name not in pakke.apis:
+        # only names nobody publishes for this API are unknown; a published one not held is 403 below
         raise api.errors("unknown_url", f"Ukjent rettighetspakke {name!r}")
     if not sandbox.registry.granted(caller.consumer, pakke.name):
         raise api.errors("forbidden", f"Virksomheten {caller.consumer} har ikke tilgang til rettighetspakken "

@@ -1,4 +1,4 @@
-"""Rettighetspakker: which stadier they may ask for and which data they receive."""
+"""Rettighetspakker: where each is published, which stadier it may ask for and which data it receives."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class PakkeError(ValueError):
 @dataclass(frozen=True)
 class Pakke:
     name: str
+    apis: frozenset[str]  # the APIs Skatteetaten publishes the package for
     stadier: frozenset[str]
     samtykke: bool
     kategorier: frozenset[str]
@@ -26,6 +27,7 @@ class Pakke:
     spesifisering: frozenset[str]
     inntekt_typer: frozenset[str]
     utelat_beskrivelse: frozenset[str]
+    skjerming: str = "delvis"  # delvis | full: what a screened person's answer keeps
 
     def filter_grunnlag(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
@@ -46,7 +48,10 @@ class Pakke:
         return out
 
     def filter_oppgave(self, oppgave: dict[str, Any]) -> dict[str, Any] | None:
-        """Whole inntekt entries that the package may not see are removed, as Skatteetaten does."""
+        """Whole inntekt entries that the package may not see are removed, as Skatteetaten does; an oppgave
+        that never carried income lines (only ids and mottaksinformasjon) passes as it is."""
+        if "inntekt" not in oppgave:
+            return oppgave
         kept = []
         for inntekt in oppgave.get("inntekt", []):
             kind = next((k for k in inntekt if isinstance(inntekt[k], dict)), None)
@@ -60,6 +65,11 @@ class Pakke:
         return {**oppgave, "inntekt": kept}
 
 
+APIS = frozenset({"summertskattegrunnlag", "inntekt"})
+INNTEKT_TYPER = ("loennsinntekt", "ytelseFraOffentlige", "pensjonEllerTrygd", "naeringsinntekt")
+SKJERMING = ("delvis", "full")
+
+
 def load_pakker(path: Path | None = None) -> dict[str, Pakke]:
     path = path or fixtures_dir() / "rettighetspakker.yaml"
     try:
@@ -69,14 +79,20 @@ def load_pakker(path: Path | None = None) -> dict[str, Pakke]:
         for name, spec in entries.items():
             ssg = spec.get("summertskattegrunnlag") or {}
             inn = spec.get("inntekt") or {}
+            apis = frozenset(spec.get("apis") or APIS)
+            skjerming = str(spec.get("skjerming", "delvis"))
+            if not apis <= APIS or skjerming not in SKJERMING:
+                raise TypeError(f"{name}: apis must be among {sorted(APIS)}, skjerming one of {SKJERMING}")
             pakker[name.lower()] = Pakke(
                 name=name.lower(),
+                apis=apis,
+                skjerming=skjerming,
                 stadier=frozenset(spec.get("stadier") or ["oppgjoer"]),
                 samtykke=bool(spec.get("samtykke")),
                 kategorier=frozenset(ssg.get("kategorier") or ["*"]),
                 utelat_navn=frozenset(ssg.get("utelat") or []),
                 spesifisering=frozenset(ssg.get("spesifisering", ["*"]) or []),
-                inntekt_typer=frozenset(inn.get("typer") or []),
+                inntekt_typer=frozenset(inn.get("typer", INNTEKT_TYPER) or []),
                 utelat_beskrivelse=frozenset(inn.get("utelat") or []),
             )
     except (OSError, yaml.YAMLError, KeyError, AttributeError, TypeError) as exc:

@@ -19,6 +19,7 @@ class Settings:
     clients_file: Path | None = None
     personas_file: Path | None = None
     rettighetspakker_file: Path | None = None
+    choices_file: Path | None = None
     key_file: Path | None = None
     rotate_keys: bool = False
     latency: tuple[float, float] | None = None

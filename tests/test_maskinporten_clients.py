@@ -53,7 +53,8 @@ def grant(box: MpBox, client_id: str, key_pem: bytes, headers: dict, scope: str 
 
 def test_client_new_kid_mode(tmp_path: Path, capsys) -> None:
     assert main(["client", "new", "--client-id", "nytt-fagsystem", "--orgnr", ORGNR, "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out.split()
+    printed = [line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("wrote ")]
     key_file, jwk_file, clients_file = (tmp_path / n for n in
                                         ("nytt-fagsystem.key.pem", "nytt-fagsystem.jwk.json", "clients.yaml"))
     assert sorted(printed) == sorted(str(p) for p in (key_file, jwk_file, clients_file))
@@ -88,7 +89,10 @@ def test_client_new_x5c_mode(tmp_path: Path, capsys) -> None:
     assert main(args) == 0
     key_file, cert_file, clients_file = (tmp_path / n for n in
                                          ("sert-fagsystem.key.pem", "sert-fagsystem.cert.pem", "clients.yaml"))
-    assert sorted(capsys.readouterr().out.split()) == sorted(str(p) for p in (key_file, cert_file, clients_file))
+    printed = [line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("wrote ")]
+    p12_file = tmp_path / "sert-fagsystem.p12"
+    assert sorted(printed) == sorted(str(p) for p in (key_file, cert_file, p12_file, clients_file))
     assert not (tmp_path / "sert-fagsystem.jwk.json").exists()
 
     cert = x509.load_pem_x509_certificate(cert_file.read_bytes())

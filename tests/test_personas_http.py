@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from mockserver.cli import main as cli
-from mockserver.population.life import LAANEKASSEN
+from mockserver.population.life import LAANEKASSEN, NAV
 from mockserver.population.personas import Persona, load_personas
 from mockserver.population.slots import NumberIndex
 from mockserver.settings import Settings
@@ -50,9 +51,11 @@ class Api:
         body = r.json()
         assert body["personidentifikator"] == fnr and body["inntektsaar"] == str(year)
         assert body["stadie"] == "oppgjoer" and isinstance(body["skjermet"], bool)
-        dt.date.fromisoformat(body["skatteoppgjoersdato"])
-        assert body["ajourholdstidspunkt"].endswith("Z")
-        for item in body["grunnlag"] + body.get("svalbardGrunnlag", []):
+        if "skatteoppgjoersdato" in body:  # optional in the contract
+            dt.date.fromisoformat(body["skatteoppgjoersdato"])
+        assert body.get("ajourholdstidspunkt", "Z").endswith("Z")  # a fully screened answer has none
+        for item in body.get("grunnlag", []) + body.get("svalbardGrunnlag", []) + body.get(
+                "kildeskattPaaLoennGrunnlag", []):
             assert set(item) <= {"tekniskNavn", "beloep", "kategori", "spesifisering"}
             assert isinstance(item["tekniskNavn"], str) and isinstance(item["beloep"], int)
             assert isinstance(item["kategori"], str)
@@ -66,12 +69,13 @@ class Api:
         oppgaver = r.json()["oppgaveInntektsmottaker"]
         assert oppgaver
         for o in oppgaver:
-            assert o["inntektsmottaker"] == {"personidentifikator": fnr}
-            assert fra <= o["kalendermaaned"] <= (til or fra)
+            # inntektsmottaker and kalendermaaned are optional since årsrevisjon 2025
+            assert o.get("inntektsmottaker", {"personidentifikator": fnr}) == {"personidentifikator": fnr}
+            assert fra <= o.get("kalendermaaned", fra) <= (til or fra)
             assert len(o["opplysningspliktigId"]) == 9 and len(o["virksomhetId"]) == 9
-            assert o["inntekt"] and o["forskuddstrekk"]
-            for inntekt in o["inntekt"]:
-                assert isinstance(inntekt["beloep"], int)
+            assert ("inntekt" not in o and "mottaksinformasjon" in o) or (o["inntekt"] and o["forskuddstrekk"])
+            for inntekt in o.get("inntekt", []):
+                assert isinstance(inntekt["beloep"], float)  # a JSON number with a decimal point
                 assert sum(isinstance(v, dict) for v in inntekt.values()) == 1  # exactly one kind
         return oppgaver
 
@@ -113,7 +117,8 @@ def ordinary(api: Api, p: Persona) -> None:
     assert {i["loennsinntekt"]["beskrivelse"] for i in june} == {"fastloenn", "feriepenger"}
     # both APIs tell one story: the year's wage is the sum of the months
     loenn = posts(body)["samletLoennsinntektMedTrygdeavgiftspliktOgMedTrekkplikt"]
-    assert loenn["beloep"] == sum(i["beloep"] for o in oppgaver for i in o["inntekt"])
+    exact = sum(Decimal(str(i["beloep"])) for o in oppgaver for i in o["inntekt"])
+    assert loenn["beloep"] == int(exact.quantize(Decimal(1), ROUND_HALF_UP))  # one payer: rounded half up once
     assert [s["type"] for s in loenn["spesifisering"]] == ["LoennOgTilsvarendeYtelser"]
 
 
@@ -135,6 +140,9 @@ def benefit(kind: str, beskrivelse: str, teknisk_navn: str) -> Callable[[Api, Pe
                   if i.get(kind, {}).get("beskrivelse") == beskrivelse}
         assert months == {f"2025-{m:02d}" for m in range(1, 13)}, months
         assert teknisk_navn in posts(api.grunnlag(p.fnr))
+        if kind == "ytelseFraOffentlige" or beskrivelse == "alderspensjon":
+            # NAV pays under NAV Økonomilinjen's public number, which consumers filter on
+            assert {o["opplysningspliktigId"] for o in oppgaver if kind in o["inntekt"][0]} == {NAV.orgnr}
 
     return check
 
@@ -157,10 +165,12 @@ def student(api: Api, p: Persona) -> None:
     oppgaver = api.oppgaver(p.fnr, "2025-01", "2025-12")
     timeloenn = [i for o in oppgaver for i in o["inntekt"] if i["loennsinntekt"]["beskrivelse"] == "timeloenn"]
     assert timeloenn and all(i["loennsinntekt"]["antall"] >= 1 for i in timeloenn)
+    # hourly rate × hours: amounts with øre
+    assert any(i["beloep"] != int(i["beloep"]) for i in timeloenn)
     gjeld = posts(api.grunnlag(p.fnr))["gjeldIInnenlandskeBanker"]
     lenders = {s["organisasjonsnummer"] for s in gjeld["spesifisering"]}
     assert LAANEKASSEN.orgnr in lenders
-    assert any("LÅNEKASSEN" in s["bankensNavn"] for s in gjeld["spesifisering"])
+    assert any("LÅNEKASSE" in s["bankensNavn"] for s in gjeld["spesifisering"])
 
 
 def kvalifisering(api: Api, p: Persona) -> None:
@@ -242,7 +252,56 @@ def d_number(api: Api, p: Persona) -> None:
         for i in o["inntekt"]:
             assert i["loennsinntekt"]["spesifikasjon"]["skattemessigBosattILand"] == "PL"
             assert i["loennsinntekt"]["spesifikasjon"]["opptjeningsland"] == "NO"
-    api.grunnlag(p.fnr)
+    body = api.grunnlag(p.fnr)
+    # on the PAYE scheme: the wage is in kildeskattPaaLoennGrunnlag, not in grunnlag
+    loenn = "samletLoennsinntektMedTrygdeavgiftspliktOgMedTrekkplikt"
+    assert loenn in posts(body, "kildeskattPaaLoennGrunnlag") and loenn not in posts(body)
+    assert "minstefradragIInntekt" not in posts(body)
+
+
+def skjermet_full(api: Api, p: Persona) -> None:
+    for year in (2024, 2025):
+        body = api.grunnlag(p.fnr, year)
+        assert body == {"personidentifikator": p.fnr, "inntektsaar": str(year), "stadie": "oppgjoer",
+                        "skjermet": True}
+
+
+def aarsrevisjon_2025(api: Api, p: Persona) -> None:
+    before = api.oppgaver(p.fnr, "2024-01", "2024-12")
+    assert all("fordel" in i and "kalendermaaned" in o for o in before for i in o["inntekt"])
+    oppgaver = api.oppgaver(p.fnr, "2025-01", "2025-12")
+    lines = [i for o in oppgaver for i in o.get("inntekt", [])]
+    assert lines and all(set(i) == {"beloep", "loennsinntekt"} for i in lines)
+    assert any("kalendermaaned" not in o for o in oppgaver if "inntekt" in o)
+    only = [o for o in oppgaver if "inntekt" not in o]
+    assert only and all(set(o) == {"opplysningspliktigId", "virksomhetId", "mottaksinformasjon"} for o in only)
+    # a consumer that keeps only lines with inngaarIGrunnlagForTrekk == true would lose the whole salary
+    assert not [i for i in lines if i.get("inngaarIGrunnlagForTrekk") is True]
+    wage = posts(api.grunnlag(p.fnr))["samletLoennsinntektMedTrygdeavgiftspliktOgMedTrekkplikt"]["beloep"]
+    assert abs(wage - sum(i["beloep"] for i in lines)) <= 0.5
+
+
+def utkast(api: Api, p: Persona) -> None:
+    # the kommune package reads oppgjoer only; the utkast itself is checked with sivilrett in test_fidelity
+    r = api.box.client.get(f"/summertskattegrunnlag/v2/utkast/{PAKKE}/2025/{p.fnr}", headers=api.headers)
+    api.error(r, 403, "SSG-005")
+    assert "reisefradrag" in posts(api.grunnlag(p.fnr))
+
+
+def uten_skatteoppgjoersdato(api: Api, p: Persona) -> None:
+    body = api.grunnlag(p.fnr)
+    assert "skatteoppgjoersdato" not in body and body["grunnlag"]
+
+
+def alle_spesifiseringstyper(api: Api, p: Persona) -> None:
+    assert spes_types(api.grunnlag(p.fnr)) == {
+        "Konto", "Aksjesparekonto", "LoennOgTilsvarendeYtelser", "Naeringsopplysninger", "Fondskonto", "Eiendom",
+        "AndreBeloepKnyttetTilBoligOgEiendeler", "VirtuellEiendel", "KapitalisertFesteavgift",
+        "AnnetFinansprodukt", "SkyldigRestskatt", "Kjoeretoey"}
+    oppgaver = api.oppgaver(p.fnr, "2025-01", "2025-12")
+    fradrag = [f for o in oppgaver for f in o.get("fradrag", [])]
+    assert len(fradrag) == 12 and {f["beskrivelse"] for f in fradrag} == {"premieTilPensjonsordninger"}
+    assert all(isinstance(f["beloep"], float) and f["beloep"] > 0 for f in fradrag)
 
 
 CHECKS: dict[str, Callable[..., None]] = {
@@ -267,6 +326,11 @@ CHECKS: dict[str, Callable[..., None]] = {
     "svalbard": svalbard,
     "household": household,
     "d-number": d_number,
+    "skjermet-full": skjermet_full,
+    "aarsrevisjon-2025": aarsrevisjon_2025,
+    "utkast": utkast,
+    "uten-skatteoppgjoersdato": uten_skatteoppgjoersdato,
+    "alle-spesifiseringstyper": alle_spesifiseringstyper,
 }
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from mockserver.clock import DataCalendar
 from mockserver.identifiers import (
     is_synthetic_orgnr,
     is_synthetic_person_number,
+    is_valid_orgnr,
     parse_person_number,
     person_check_digits,
 )
 from mockserver.population import codes
-from mockserver.population.life import Life, employer
+from mockserver.population.life import PUBLIC_BODIES, Life, employer
 from mockserver.population.personas import load_personas
 from mockserver.population.reports import month_reports
 from mockserver.population.settlement import settlement_date
@@ -109,30 +111,46 @@ def test_lookup_of_numbers_no_slot_makes():
 # -- one story, two APIs ------------------------------------------------------------------------------
 
 
+def half_up(kroner: Decimal) -> int:
+    return int(kroner.quantize(Decimal(1), ROUND_HALF_UP))
+
+
 @settings(max_examples=60, deadline=None)
 @given(people(), st.sampled_from(list(YEARS)))
 def test_monthly_reports_add_up_to_the_yearly_basis(life, year):
+    """The rounding rule: each payer's year of monthly amounts (with øre) is rounded half up to whole kroner;
+    a yearly post is the sum of those. PAYE wages sit in kildeskattPaaLoennGrunnlag."""
     yl = codes.year_list(year)
-    monthly: dict[tuple[bool, str], int] = {}
+    per_payer: dict[tuple[str, str, str], Decimal] = {}
     for month in range(1, 13):
         for report in month_reports(life, (year, month)):
-            for inntekt in report["inntekt"]:
+            for inntekt in report.get("inntekt", []):
                 kind = kind_of(inntekt)
                 concept = codes.yearly_concept(kind, inntekt[kind]["beskrivelse"])
                 assert concept is not None, inntekt
-                key = (inntekt.get("skatteOgAvgiftsregel") == "svalbard", concept)
-                monthly[key] = monthly.get(key, 0) + inntekt["beloep"]
+                where = "svalbardGrunnlag" if inntekt.get("skatteOgAvgiftsregel") == "svalbard" else "grunnlag"
+                if where == "grunnlag" and concept == "loenn" and life.kildeskatt_paa_loenn:
+                    where = "kildeskattPaaLoennGrunnlag"
+                key = (where, concept, report["opplysningspliktigId"])
+                per_payer[key] = per_payer.get(key, Decimal(0)) + Decimal(str(inntekt["beloep"]))
+    monthly: dict[tuple[str, str], int] = {}
+    for (where, concept, _), total in per_payer.items():
+        monthly[(where, concept)] = monthly.get((where, concept), 0) + half_up(total)
     body = population(1).skattegrunnlag(life, year)
-    main, sval = posts(body["grunnlag"]), posts(body.get("svalbardGrunnlag", []))
-    for (svalbard, concept), total in monthly.items():
+    lists = {key: posts(body.get(key, [])) for key in ("grunnlag", "svalbardGrunnlag", "kildeskattPaaLoennGrunnlag")}
+    for (where, concept), total in monthly.items():
         name = yl.name(concept)
         assert name is not None, f"{concept} has no tekniskNavn in {year}"
-        assert (sval if svalbard else main).get(name, 0) == total, (life.fnr, year, concept)
+        assert lists[where].get(name, 0) == total, (life.fnr, year, concept)
+        # the rounding never moves a post by more than half a krone per payer
+        exact = sum(v for (w, c, _), v in per_payer.items() if (w, c) == (where, concept))
+        payers = sum(1 for (w, c, _) in per_payer if (w, c) == (where, concept))
+        assert abs(total - exact) <= Decimal("0.5") * payers
     # and nothing in the yearly basis claims a monthly income that was never reported
     for concept in {c for c in codes.MONTHLY_TO_YEARLY.values()} | {"loenn"}:
         name = yl.name(concept)
-        assert main.get(name, 0) == monthly.get((False, concept), 0)
-        assert sval.get(name, 0) == monthly.get((True, concept), 0)
+        for where, items in lists.items():
+            assert items.get(name, 0) == monthly.get((where, concept), 0)
 
 
 @settings(max_examples=80, deadline=None)
@@ -165,9 +183,11 @@ def test_every_monthly_beskrivelse_is_valid_in_its_month(life):
     for year in range(2021, 2027):
         for month in range(1, 13):
             for report in month_reports(life, (year, month)):
-                assert report["kalendermaaned"] == f"{year:04d}-{month:02d}"
-                assert report["inntektsmottaker"]["personidentifikator"] == life.fnr
-                for inntekt in report["inntekt"]:
+                # both optional since årsrevisjon 2025, and left out in the aarsrevisjon-2025 persona's reports
+                assert report.get("kalendermaaned", f"{year:04d}-{month:02d}") == f"{year:04d}-{month:02d}"
+                assert report.get("inntektsmottaker", {"personidentifikator": life.fnr}) == {
+                    "personidentifikator": life.fnr}
+                for inntekt in report.get("inntekt", []):
                     kind = kind_of(inntekt)
                     assert codes.beskrivelse_valid(kind, inntekt[kind]["beskrivelse"], year, month), inntekt
 
@@ -189,7 +209,9 @@ def orgnrs_in(obj) -> list[str]:
 
 @settings(max_examples=60, deadline=None)
 @given(people())
-def test_every_orgnr_in_the_data_is_synthetic(life):
+def test_every_private_orgnr_in_the_data_is_synthetic(life):
+    """Private employers and banks are synthetic; public payers (NAV, SPK, KLP, Lånekassen) appear under
+    their real, public organisation numbers, and nothing else real ever does."""
     pop = population(1)
     found = []
     for year in YEARS:
@@ -198,19 +220,37 @@ def test_every_orgnr_in_the_data_is_synthetic(life):
             reports = month_reports(life, (year, month))
             found += orgnrs_in(reports)
             for r in reports:
-                assert r["opplysningspliktigId"] != r["virksomhetId"], "enhet and underenhet share a number"
+                if r["opplysningspliktigId"] not in PUBLIC_BODIES:
+                    assert r["opplysningspliktigId"] != r["virksomhetId"], "enhet and underenhet share a number"
     orgs = {s.payer for s in life.streams} | {a.bank for a in life.accounts} | {d.lender for d in life.debts}
     found += [o.orgnr for o in orgs] + [o.virksomhet for o in orgs]
-    assert all(is_synthetic_orgnr(o) for o in found), [o for o in found if not is_synthetic_orgnr(o)]
+    private = [o for o in found if o not in PUBLIC_BODIES]
+    assert all(is_synthetic_orgnr(o) for o in private), [o for o in private if not is_synthetic_orgnr(o)]
+
+
+def test_public_payers_carry_their_public_organisation_numbers():
+    from mockserver.population import life as L
+
+    assert (L.NAV.orgnr, L.PENSJONSKASSE.orgnr, L.KLP.orgnr, L.LAANEKASSEN.orgnr) == (
+        "995277670", "982583462", "938708606", "960885406")
+    assert all(is_valid_orgnr(o) and not is_synthetic_orgnr(o) for o in PUBLIC_BODIES)
+    pop = population(1)
+    nav_paid = [r for fnr in ("20917912409", "09856812380", "12927712464", "14825012401")
+                for m in range(1, 13) for r in month_reports(pop.lookup(fnr), (2025, m))]
+    assert nav_paid and {r["opplysningsplitigId"] if False else r["opplysningspliktigId"] for r in nav_paid
+                         if "ytelseFraOffentlige" in r["inntekt"][0] or r["inntekt"][0].get("pensjonEllerTrygd", {})
+                         .get("beskrivelse") == "alderspensjon"} == {"995277670"}
 
 
 def test_the_business_register_gives_each_number_to_one_organisation():
     from mockserver.population import life as L
 
-    orgs = [employer(n) for n in range(3000)] + L.BANKS + [L.NAV, L.PENSJONSKASSE, L.LAANEKASSEN, L.KOMMUNE_NAV]
+    orgs = [employer(n) for n in range(3000)] + L.BANKS + [L.NAV, L.PENSJONSKASSE, L.KLP, L.LAANEKASSEN,
+                                                             L.KOMMUNE_NAV]
     owner: dict[str, str] = {}
     for org in orgs:
-        assert org.orgnr != org.virksomhet, org
+        # a public payer reports from its own number; private ones from an underenhet of their own
+        assert org.orgnr != org.virksomhet or org.orgnr in L.PUBLIC_BODIES, org
         for number in (org.orgnr, org.virksomhet):
             assert owner.setdefault(number, org.name) == org.name, f"{number} is both {owner[number]} and {org.name}"
 
@@ -221,7 +261,10 @@ def test_settlement_dates_fall_between_21_march_and_31_october_the_year_after(li
     day = settlement_date(life, year)
     assert dt.date(year + 1, 3, 21) <= day <= dt.date(year + 1, 10, 31)
     body = population(1).skattegrunnlag(life, year)
-    assert body["skatteoppgjoersdato"] == day.isoformat()
+    if life.uten_skatteoppgjoersdato:  # the persona whose oppgjør leaves the optional date out
+        assert "skatteoppgjoersdato" not in body
+    else:
+        assert body["skatteoppgjoersdato"] == day.isoformat()
     assert body["ajourholdstidspunkt"].startswith(day.isoformat() + "T")
     assert body["inntektsaar"] == str(year) and body["personidentifikator"] == life.fnr
 

@@ -72,7 +72,7 @@ async def hent(request: Request) -> Response:
         for month in months:
             if not population.month_available(month):
                 continue
-            for oppgave in month_reports(life, month):
+            for oppgave in month_reports(life, month, population.choices):
                 kept = pakke.filter_oppgave(oppgave)
                 if kept is not None:
                     oppgaver.append(kept)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
 
 from ..clock import Clock
+from ..identifiers import InvalidIdentifier, parse_person_number
 from .businessca import issued_by_ca
 from .errors import GrantError, auth_failed, invalid_request
 from .registry import Client, Registry
@@ -37,6 +38,7 @@ class ValidGrant:
     consumer: str  # the org the data is for
     supplier: str | None  # set when a supplier acts for consumer_org
     resource: list[str] | None
+    pid: str | None = None  # end-user restriction, carried into the access token
 
 
 class JtiCache:
@@ -128,10 +130,10 @@ class GrantValidator:
         if alg not in ALLOWED_ALGS:
             raise auth_failed("MP-011", f"Invalid JWT. Unsupported signing algorithm {alg!r}; use RS256, "
                               "RS384 or RS512")
-        has_kid, has_x5c = "kid" in header, "x5c" in header
-        if has_kid == has_x5c:
-            raise auth_failed("MP-011", "Invalid JWT. Exactly one of the headers kid and x5c must be present")
-        if has_x5c and not isinstance(header["x5c"], list):
+        # Digdir: "Either 'kid' or 'x5c' must be present"; shipping clients (KS Fiks .NET) send both.
+        if "kid" not in header and "x5c" not in header:
+            raise auth_failed("MP-011", "Invalid JWT. One of the headers kid and x5c must be present")
+        if "x5c" in header and not isinstance(header["x5c"], list):
             raise GrantError("MP-123", "Invalid JWT header x5c")
 
         client = self.registry.clients.get(str(claims.get("iss", "")))
@@ -180,14 +182,21 @@ class GrantValidator:
                 "invalid_scope",
             )
         consumer, supplier = self._consumer(client, claims, scopes)
-        return ValidGrant(client, scopes, amr, consumer, supplier, self._resource(claims))
+        return ValidGrant(client, scopes, amr, consumer, supplier, self._resource(claims), self._pid(claims))
 
     def _signing_key(self, client: Client, header: dict[str, Any]) -> tuple[RSAPublicKey, str]:
         if "kid" in header:
             key = client.public_key(str(header["kid"]))
             if key is None:
                 raise auth_failed("MP-124", "Unknown key identifier (kid) for client")
-            return key, "private_key_jwt"
+            if "x5c" not in header:
+                return key, "private_key_jwt"
+            # kid names the certificate uploaded for the client; the signature is checked with the certificate
+            cert = _leaf_certificate(header)
+            if cert.public_key() != key:
+                raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. The certificate in "
+                                  "x5c is not the one registered under kid")
+            return self._certificate_key(client, cert), "virksomhetssertifikat"
         cert = _leaf_certificate(header)
         if not client.x5c:
             raise auth_failed("MP-120", "Invalid JWT. The client requires pre-registered jwk and no key "
@@ -198,6 +207,10 @@ class GrantValidator:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Not issued by a trusted "
                               "CA (the sandbox trusts certificates from `ske-sandbox client new --x5c`, or pinned "
                               "under certificates in the clients file)")
+        return self._certificate_key(client, cert), "virksomhetssertifikat"
+
+    def _certificate_key(self, client: Client, cert: x509.Certificate) -> RSAPublicKey:
+        """The certificate's key, once it is valid now, RSA, and issued to the client's organisation."""
         at = dt.datetime.fromtimestamp(self.clock.now(), dt.UTC)
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Certificate expired "
@@ -212,7 +225,7 @@ class GrantValidator:
         if org != client.orgnr:
             raise GrantError("MP-122", "Invalid JWT. Invalid organization number for client. Does not match "
                              "certificate orgno")
-        return public, "virksomhetssertifikat"
+        return public
 
     def _consumer(self, client: Client, claims: dict[str, Any], scopes: list[str]) -> tuple[str, str | None]:
         consumer_org = claims.get("consumer_org")
@@ -231,6 +244,20 @@ class GrantValidator:
                     f"{client.orgnr}", "invalid_scope",
                 )
         return text, client.orgnr
+
+    @staticmethod
+    def _pid(claims: dict[str, Any]) -> str | None:
+        """Digdir checks only that a pid is syntactically valid: 11 digits with valid check digits."""
+        pid = claims.get("pid")
+        if pid is None:
+            return None
+        try:
+            if not isinstance(pid, str):
+                raise InvalidIdentifier("not a string")
+            return parse_person_number(pid).value
+        except InvalidIdentifier as exc:
+            raise invalid_request("Invalid assertion. Invalid parameter value pid: a valid personidentifikator "
+                                  "expected") from exc
 
     @staticmethod
     def _resource(claims: dict[str, Any]) -> list[str] | None:

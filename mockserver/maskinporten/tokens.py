@@ -52,6 +52,8 @@ class TokenIssuer:
             "exp": now + lifetime,
             "jti": secrets.token_urlsafe(32),
         }
+        if grant.pid:
+            claims["pid"] = grant.pid  # a pid-restricted token names its one subject (Digdir)
         if grant.supplier:
             claims["supplier"] = org(grant.supplier)
             claims["delegation_source"] = DELEGATION_SOURCE

@@ -53,9 +53,15 @@ BANKS = [
         "NORDLIG LYS BANK ASA", "STILLE ELV SPAREBANK", "HØYT FJELL BANK ASA",
     ])
 ]
-NAV = Org(make_orgnr(13_000_000), "NAV SANDKASSE", make_orgnr(13_000_003))
-PENSJONSKASSE = Org(make_orgnr(13_000_100), "STATENS PENSJONSKASSE SANDKASSE", make_orgnr(13_000_103))
-LAANEKASSEN = Org(make_orgnr(13_000_200), "LÅNEKASSEN SANDKASSE", make_orgnr(13_000_203))
+# Public payers appear under their real organisation numbers (public register data, not personal data):
+# consumers key on them, e.g. NAV's digisos backend filters NAV benefits on 995277670. Whether these bodies
+# report from a separate underenhet is not public; the sandbox reports virksomhetId = opplysningspliktigId.
+NAV = Org("995277670", "NAV ØKONOMILINJEN", "995277670")
+PENSJONSKASSE = Org("982583462", "STATENS PENSJONSKASSE", "982583462")
+KLP = Org("938708606", "KOMMUNAL LANDSPENSJONSKASSE", "938708606")
+LAANEKASSEN = Org("960885406", "STATENS LÅNEKASSE FOR UTDANNING", "960885406")
+PUBLIC_BODIES = frozenset(o.orgnr for o in (NAV, PENSJONSKASSE, KLP, LAANEKASSEN))
+# The municipality's NAV office has no settled number of its own here, so it stays synthetic.
 KOMMUNE_NAV = Org(make_orgnr(13_000_300), "NAV SOSIALTJENESTE SANDKASSE", make_orgnr(13_000_303))
 
 
@@ -111,6 +117,15 @@ class Vehicle:
     verdi: int  # 2021
 
 
+@dataclass(frozen=True)
+class Asset:
+    """A wealth item with its own spesifisering type (aksjesparekonto, virtual currency, restskatt ...)."""
+
+    concept: str  # codes.CONCEPTS key of the post it adds to
+    spesifisering: dict[str, object]
+    field: str  # the spesifisering field holding the amount
+
+
 @dataclass
 class Life:
     fnr: str
@@ -131,6 +146,13 @@ class Life:
     spouse: str | None = None
     children: list[str] = field(default_factory=list)
     skjermet: bool = False
+    skjermet_helt: bool = False  # fully screened whatever the package (only parameters + skjermet)
+    kildeskatt_paa_loenn: bool = False  # on the PAYE scheme: wages in kildeskattPaaLoennGrunnlag
+    inntekt_sparse: bool = False  # årsrevisjon 2025 shapes: optional fields and kalendermaaned left out
+    utkast_differs: bool | None = None  # None: seeded; True/False: persona says
+    uten_skatteoppgjoersdato: bool = False
+    pensjonspremie: float = 0.0  # share of wage withheld as premieTilPensjonsordninger (Inntekt fradrag)
+    assets: list[Asset] = field(default_factory=list)
     svalbard: bool = False
     no_settlement: frozenset[int] = frozenset()  # years without oppgjoer (SSG-008)
     deleted: frozenset[int] = frozenset()  # years whose basis is gone (SSG-011)
@@ -242,7 +264,8 @@ def _incomes(life: Life, kind: str, rng: random.Random, age: int, o: dict) -> No
         s.append(IncomeStream("pensjonEllerTrygd", "alderspensjon", NAV, rng.randrange(17_000, 32_000, 10),
                               FIRST_MONTH, None, trekk=0.18))
         if rng.random() < 0.5:
-            s.append(IncomeStream("pensjonEllerTrygd", "ufoerepensjonFraAndreEnnFolketrygden", PENSJONSKASSE,
+            kasse = PENSJONSKASSE if rng.random() < 0.5 else KLP
+            s.append(IncomeStream("pensjonEllerTrygd", "ufoerepensjonFraAndreEnnFolketrygden", kasse,
                                   rng.randrange(3_000, 9_000, 10), FIRST_MONTH, None, trekk=0.25))
     elif kind == "student":
         s.append(_wage_stream(rng, rng.randrange(6_000, 14_000, 50), beskrivelse="timeloenn"))
@@ -253,6 +276,8 @@ def _incomes(life: Life, kind: str, rng: random.Random, age: int, o: dict) -> No
         life.naering = int(o.get("naering") or rng.randrange(250_000, 900_000, 100))
     elif kind != "no-income":
         raise ValueError(f"unknown archetype {kind!r}")
+    if kind != "self-employed" and o.get("naering"):
+        life.naering = int(o["naering"])  # a side business next to the main income
 
 
 def _wealth(life: Life, kind: str, rng: random.Random, age: int, wealth: str | None) -> None:
@@ -264,7 +289,7 @@ def _wealth(life: Life, kind: str, rng: random.Random, age: int, wealth: str | N
         other = BANKS[(BANKS.index(bank) + 1) % len(BANKS)]
         life.accounts.append(Account(other, _kontonummer(rng), rng.randrange(10_000, 400_000) * scale,
                                      round(rng.uniform(0.01, 0.045), 4)))
-    forced = wealth in ("high", "heavy-debt", "homeowner")
+    forced = wealth in ("high", "heavy-debt", "homeowner", "diverse")
     owner = forced or (kind not in ("student", "no-income") and rng.random() < 0.65)
     if owner:
         value = rng.randrange(2_000_000, 6_500_000, 1000) * (3 if wealth == "high" else 1)
@@ -280,9 +305,43 @@ def _wealth(life: Life, kind: str, rng: random.Random, age: int, wealth: str | N
     if kind == "student" or (age < 35 and rng.random() < 0.4):
         life.debts.append(Debt(LAANEKASSEN, _kontonummer(rng), rng.randrange(80_000, 520_000, 1000), 0.045,
                                18_000))
-    if rng.random() < (0.9 if wealth == "high" else 0.55) and kind not in ("student", "no-income"):
+    if wealth == "diverse":
+        life.assets.extend(_diverse_assets(rng, bank))
+    if wealth == "diverse" or (rng.random() < (0.9 if wealth == "high" else 0.55)
+                               and kind not in ("student", "no-income")):
         make = rng.choice(["TOYOTA", "VOLKSWAGEN", "TESLA", "VOLVO", "SKODA", "FORD", "BMW"])
         year = rng.randrange(2008, 2021)
         letters = rng.choice(["EL", "EK", "DN", "BT", "SU", "KR", "VH"])
         life.vehicles.append(Vehicle(f"{letters}{rng.randrange(10000, 99999)}", make, year,
                                      rng.randrange(40_000, 420_000, 500)))
+
+
+def _diverse_assets(rng: random.Random, bank: Org) -> list[Asset]:
+    """One of each spesifisering type the rest of the population does not have."""
+    def amount(lo: int, hi: int) -> int:
+        return rng.randrange(lo, hi, 100)
+
+    return [
+        Asset("aksjesparekonto", {"type": "Aksjesparekonto", "finansinstitusjonNavn": bank.name,
+                                  "finansinstitusjonOrganisasjonsnummer": bank.orgnr,
+                                  "kontonummer": _kontonummer(rng), "formuesverdiForKontanter": amount(5_000, 60_000)},
+              "formuesverdiForKontanter"),
+        Asset("fondskonto", {"type": "Fondskonto", "forsikringsselskapetsNavn": f"{bank.name} FORSIKRING",
+                             "kontonummer": _kontonummer(rng), "formuesverdiForKontanterMv": amount(2_000, 40_000)},
+              "formuesverdiForKontanterMv"),
+        Asset("virtuellValuta", {"type": "VirtuellEiendel", "formuesverdiForVirtuellEiendel": amount(1_000, 90_000),
+                                 "gjelderFlereVirtuelleEiendeler": True}, "formuesverdiForVirtuellEiendel"),
+        Asset("annetFinansprodukt", {"type": "AnnetFinansprodukt", "finansproduktetsNavn": "CFD-KONTO",
+                                     "kontofoerersNavn": bank.name, "kontonummer": _kontonummer(rng),
+                                     "finansprodukttype": "contractForDifference",
+                                     "formuesverdiForAnnetFinansprodukt": amount(1_000, 30_000)},
+              "formuesverdiForAnnetFinansprodukt"),
+        Asset("oevrigFormue", {"type": "AndreBeloepKnyttetTilBoligOgEiendeler",
+                               "formuesverdiForAnnenFormue": amount(10_000, 80_000),
+                               "beskrivelseForAnnenFormue": "Campingvogn"}, "formuesverdiForAnnenFormue"),
+        Asset("kapitalisertFesteavgift", {"type": "KapitalisertFesteavgift",
+                                          "gjeldsfradragForKapitalisertFesteavgift": amount(20_000, 90_000)},
+              "gjeldsfradragForKapitalisertFesteavgift"),
+        Asset("skyldigRestskatt", {"type": "SkyldigRestskatt", "samletSkyldigRestskatt": amount(3_000, 25_000)},
+              "samletSkyldigRestskatt"),
+    ]

@@ -12,8 +12,17 @@ The file format (fixtures/personas.yaml, or your own with `--personas FILE`)::
                                     # aap | pensioner | self-employed | student | kvalifisering | no-income
         monthly: 45000              # optional monthly pay of the main income
         naering: 600000             # optional yearly business income (self-employed)
-        wealth: high                # optional: high | heavy-debt | homeowner
+        wealth: high                # optional: high | heavy-debt | homeowner | diverse
         skjermet: true              # optional: adressegradert; geolocating detail removed
+                                    # (full: only the call's parameters and skjermet, for every package)
+        kildeskatt_paa_loenn: true  # optional: PAYE; wages in kildeskattPaaLoennGrunnlag
+        inntekt: aarsrevisjon2025   # optional: from 2025 lines without fordel, utloeserArbeidsgiveravgift,
+                                    # inngaarIGrunnlagForTrekk; oppgaver without kalendermaaned; one with
+                                    # only mottaksinformasjon
+        utkast_differs: true        # optional: the utkast lacks a deduction added before submission
+        skatteoppgjoersdato: false  # optional: the oppgjoer carries no skatteoppgjoersdato
+        pensjonspremie: 0.02        # optional: share of wages withheld as fradrag premieTilPensjonsordninger
+        wealth: diverse             # (wealth) one of each spesifisering type
         svalbard: true              # optional: the wage is earned on Svalbard
         no_settlement: [last]       # optional: years without oppgjør; `last` = the year before today
         deleted: [2023]             # optional: years whose tax basis is gone (410)
@@ -37,6 +46,17 @@ KNOWN_ARCHETYPES = {name for name, _ in ARCHETYPES} | {"pensioner", "student"}
 KNOWN_KEYS = {
     "fnr", "scenario", "story", "first_name", "last_name", "archetype", "monthly", "naering", "wealth",
     "skjermet", "svalbard", "no_settlement", "deleted", "exists", "spouse", "children",
+    "kildeskatt_paa_loenn", "inntekt", "utkast_differs", "skatteoppgjoersdato", "pensjonspremie",
+}
+
+
+SHAPES: dict[str, tuple[Any, ...]] = {
+    "skjermet": (True, False, "full"),
+    "inntekt": ("aarsrevisjon2025",),
+    "utkast_differs": (True, False),
+    "skatteoppgjoersdato": (False,),
+    "kildeskatt_paa_loenn": (True, False),
+    "wealth": ("high", "heavy-debt", "homeowner", "diverse"),
 }
 
 
@@ -91,6 +111,12 @@ def load_personas(path: Path | None = None) -> list[Persona]:
             raise PersonaError(f"{here}: {fnr} is not synthetic (month + 80 required)")
         if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
             raise PersonaError(f"{here}: unknown archetype {entry['archetype']!r}")
+        for key, allowed in SHAPES.items():
+            if key in entry and entry[key] not in allowed:
+                raise PersonaError(f"{here}: {key} must be one of {allowed}")
+        premie = entry.get("pensjonspremie", 0)
+        if isinstance(premie, bool) or not isinstance(premie, int | float) or not 0 <= premie <= 0.5:
+            raise PersonaError(f"{here}: pensjonspremie must be a share between 0 and 0.5")
         out.append(Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry)))
     return out
 

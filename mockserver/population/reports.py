@@ -1,66 +1,154 @@
-"""Monthly a-ordningen reports (`oppgaveInntektsmottaker`) read off a life."""
+"""Monthly a-ordningen reports (`oppgaveInntektsmottaker`) read off a life.
+
+Amounts are kept in øre (integers) and served as JSON numbers in kroner: hourly pay (rate × hours) and
+benefits paid by day rate carry øre; the rest are whole kroner served as `n.0`, as real answers are.
+"""
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import random
 from typing import Any
 
+from ..choices import Choices
 from .codes import beskrivelse_valid
 from .life import IncomeStream, Life, Month, monthly_amount
 
-HOURLY_WAGE = 285
+DAY_RATE = {"dagpengerVedArbeidsloeshet", "arbeidsavklaringspenger"}  # NAV pays these per weekday
+WEEKDAYS_PER_YEAR = 260
 
 
-def stream_amounts(stream: IncomeStream, month: Month) -> list[tuple[str, int]]:
-    """(beskrivelse, beløp) pairs a stream pays in a month: the regular pay, plus June holiday pay."""
+def kroner(oere: int) -> float:
+    """øre → kroner as a JSON number (35050.0, 23989.5)."""
+    return oere / 100
+
+
+def round_kroner(oere: int) -> int:
+    """Whole kroner, half up: how a yearly sum of øre amounts becomes a summert skattegrunnlag post."""
+    return (oere + 50) // 100 if oere >= 0 else -((-oere + 50) // 100)
+
+
+def _weekdays(month: Month) -> int:
+    days = calendar.monthrange(*month)[1]
+    return sum(1 for d in range(1, days + 1) if dt.date(month[0], month[1], d).weekday() < 5)
+
+
+def _hourly_rate(stream: IncomeStream, month: Month) -> int:
+    """The stream's hourly rate in øre that year: whole kroner plus øre, fixed per employer."""
+    base = 22_000 + int(stream.payer.orgnr) % 9_000
+    return round(base * 1.04 ** (month[0] - stream.start[0]))
+
+
+def stream_amounts(stream: IncomeStream, month: Month) -> list[tuple[str, int, float | None]]:
+    """(beskrivelse, beløp in øre, antall) a stream pays in a month: the regular pay, plus June holiday pay."""
     if not stream.active(month):
         return []
-    amount = monthly_amount(stream, month)
-    out = [(stream.beskrivelse, amount)]
+    monthly = monthly_amount(stream, month) * 100
+    antall: float | None = None
+    if stream.beskrivelse == "timeloenn":
+        rate = _hourly_rate(stream, month)
+        antall = max(1, round(2 * monthly / rate)) / 2  # half hours
+        amount = round(rate * antall)
+    elif stream.beskrivelse in DAY_RATE:
+        dagsats = round(monthly * 12 / WEEKDAYS_PER_YEAR)
+        amount = dagsats * _weekdays(month)
+    else:
+        amount = monthly
+    out = [(stream.beskrivelse, amount, antall)]
     if stream.holiday_pay and month[1] == 6 and stream.start < (month[0], 1):
-        out.append(("feriepenger", round(amount * 1.02)))
+        out.append(("feriepenger", round(amount * 1.02), None))
     return out
 
 
-def _inntekt(stream: IncomeStream, beskrivelse: str, beloep: int, life: Life) -> dict[str, Any]:
+def _inntekt(stream: IncomeStream, beskrivelse: str, oere: int, antall: float | None, life: Life,
+             sparse: bool) -> dict[str, Any]:
     wage = stream.kind == "loennsinntekt"
     kind: dict[str, Any] = {"beskrivelse": beskrivelse}
-    if beskrivelse == "timeloenn":
-        kind["antall"] = max(1, round(beloep / HOURLY_WAGE))
+    if antall is not None:
+        kind["antall"] = antall
     if life.d_number and wage:
         kind["spesifikasjon"] = {"skattemessigBosattILand": "PL", "opptjeningsland": "NO"}
-    item: dict[str, Any] = {
+    # Optional since årsrevisjon 2025 and absent in a recorded test-environment answer.
+    item: dict[str, Any] = {} if sparse else {
         "fordel": stream.fordel,
         "utloeserArbeidsgiveravgift": wage,
         "inngaarIGrunnlagForTrekk": True,
-        "beloep": beloep,
     }
+    item["beloep"] = kroner(oere)
     if stream.svalbard:
         item["skatteOgAvgiftsregel"] = "svalbard"
     item[stream.kind] = kind
     return item
 
 
-def month_reports(life: Life, month: Month) -> list[dict[str, Any]]:
+def _oslo_offset(moment: dt.datetime) -> str:
+    """+02:00 in summer time (last Sunday of March to last Sunday of October, 01:00 UTC), else +01:00."""
+    def last_sunday(month: int) -> dt.datetime:
+        last = dt.date(moment.year, month, calendar.monthrange(moment.year, month)[1])
+        day = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+        return dt.datetime(day.year, day.month, day.day, 1)
+
+    return "+02:00" if last_sunday(3) <= moment < last_sunday(10) else "+01:00"
+
+
+def mottaksinformasjon(life: Life, month: Month, payer: str, choices: Choices) -> dict[str, Any] | None:
+    """When a-ordningen first received the report: around payday at the end of the month, in Oslo time with
+    0–6 fraction digits (trailing zeros dropped); sometimes the object is empty, as in a recorded answer."""
+    if f"{month[0]:04d}-{month[1]:02d}" < choices.mottaksinformasjon_from:
+        return None
+    rng = random.Random(f"{life.settlement_seed}:mottak:{payer}:{month}")
+    if rng.random() < choices.mottaksinformasjon_empty_share:
+        return {}
+    nxt = (month[0] + (month[1] == 12), month[1] % 12 + 1)
+    utc = dt.datetime(nxt[0], nxt[1], 1) - dt.timedelta(days=rng.randrange(0, 4)) + dt.timedelta(
+        seconds=rng.randrange(7 * 3600, 20 * 3600))
+    offset = _oslo_offset(utc)
+    local = utc + dt.timedelta(hours=int(offset[1:3]))
+    fraction = f"{rng.randrange(10 ** 6):06d}"[:rng.randrange(0, 7)].rstrip("0")
+    return {"foersteMottakstidspunkt": f"{local:%Y-%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}{offset}"}
+
+
+def month_reports(life: Life, month: Month, choices: Choices | None = None) -> list[dict[str, Any]]:
     """One oppgave per opplysningspliktig that paid the person in the month."""
-    by_payer: dict[str, list[tuple[IncomeStream, str, int]]] = {}
+    choices = choices or Choices()
+    sparse = life.inntekt_sparse and month >= (2025, 1)
+    by_payer: dict[str, list[tuple[IncomeStream, str, int, float | None]]] = {}
     for stream in life.streams:
-        for beskrivelse, beloep in stream_amounts(stream, month):
+        for beskrivelse, oere, antall in stream_amounts(stream, month):
             if beskrivelse_valid(stream.kind, beskrivelse, *month):
-                by_payer.setdefault(stream.payer.orgnr, []).append((stream, beskrivelse, beloep))
+                by_payer.setdefault(stream.payer.orgnr, []).append((stream, beskrivelse, oere, antall))
     reports = []
     for rows in by_payer.values():
         payer = rows[0][0].payer
-        inntekt = [_inntekt(s, b, v, life) for s, b, v in rows]
-        trekk = sum(round(v * s.trekk) for s, _, v in rows)
-        forskudd: dict[str, Any] = {"beloep": -trekk}
-        if any(s.svalbard for s, _, _ in rows):
+        inntekt = [_inntekt(s, b, v, n, life, sparse) for s, b, v, n in rows]
+        # tabelltrekk is whole kroner
+        trekk = sum(round_kroner(round(v * s.trekk)) for s, _, v, _ in rows)
+        forskudd: dict[str, Any] = {"beloep": float(-trekk)}
+        if any(s.svalbard for s, _, _, _ in rows):
             forskudd = {"beskrivelse": "svalbard", **forskudd}
-        reports.append({
+        report: dict[str, Any] = {
             "opplysningspliktigId": payer.orgnr,
             "virksomhetId": payer.virksomhet,
             "kalendermaaned": f"{month[0]:04d}-{month[1]:02d}",
             "inntektsmottaker": {"personidentifikator": life.fnr},
             "inntekt": inntekt,
             "forskuddstrekk": [forskudd],
-        })
+        }
+        wages = sum(v for s, _, v, _ in rows if s.kind == "loennsinntekt")
+        if life.pensjonspremie and wages:
+            report["fradrag"] = [{"beskrivelse": "premieTilPensjonsordninger",
+                                  "beloep": kroner(round(wages * life.pensjonspremie))}]
+        if sparse and month[1] % 2:
+            del report["kalendermaaned"]  # optional since årsrevisjon 2025
+        mottak = mottaksinformasjon(life, month, payer.orgnr, choices)
+        if mottak is not None:
+            report["mottaksinformasjon"] = mottak
+        reports.append(report)
+    if sparse and reports:
+        # A report that carries no income lines at all, only when it was received (a recorded answer has one)
+        first = reports[0]
+        reports.append({"opplysningspliktigId": first["opplysningspliktigId"],
+                        "virksomhetId": first["virksomhetId"],
+                        "mottaksinformasjon": mottaksinformasjon(life, month, "tom", choices) or {}})
     return reports

@@ -1,7 +1,12 @@
 """The yearly summert skattegrunnlag read off the same life as the monthly reports.
 
 Posts are built by meaning (see codes.CONCEPTS) and named with the year's own tekniskNavn. Sums are
-computed from the posts themselves, so `bruttoformue` is always the sum of the `formue` posts.
+computed from the posts themselves, so `bruttoformue` is always the sum of the `formue` posts. Monthly
+amounts carry øre; each payer's yearly sum is rounded half up to whole kroner (`reports.round_kroner`), and
+a post is the sum of those rounded amounts, so the yearly basis stays integer as Skatteetaten's is.
+
+Three documents per year: the utkast (pre-filled draft), the fastsatt (what the person submitted) and the
+oppgjoer. A share of people added a deduction (reisefradrag) after the draft, so their utkast differs.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import datetime as dt
 import random
 from typing import Any
 
+from ..choices import Choices
 from .codes import YEARS, YearList, year_list, yearly_concept
 from .life import Life
-from .reports import stream_amounts
+from .reports import round_kroner, stream_amounts
 
 # Minstefradrag: 46 % of wage-like income up to the year's cap (pension income has its own rate).
 MINSTEFRADRAG_CAP = {2021: 106_750, 2022: 109_950, 2023: 104_450, 2024: 92_000, 2025: 92_000}
@@ -26,11 +32,29 @@ def settlement_date(life: Life, year: int) -> dt.date:
     return start + dt.timedelta(days=rng.randrange((dt.date(year + 1, 10, 31) - start).days + 1))
 
 
-def ajourhold(life: Life, year: int) -> str:
-    rng = random.Random(f"{life.settlement_seed}:ajourhold:{year}")
-    day = settlement_date(life, year)
-    return f"{day.isoformat()}T{rng.randrange(6, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}." \
-           f"{rng.randrange(1000):03d}Z"
+def submission_date(life: Life, year: int, choices: Choices) -> dt.date:
+    """When the person's return was fastsatt: after the first utkast, by the deadline, before the oppgjør."""
+    rng = random.Random(f"{life.settlement_seed}:levert:{year}")
+    first = choices.first_utkast(year)
+    month, day = (int(x) for x in choices.submission_deadline.split("-"))
+    last = min(dt.date(year + 1, month, day), settlement_date(life, year) - dt.timedelta(days=1))
+    return first + dt.timedelta(days=rng.randrange(max(1, (last - first).days + 1)))
+
+
+def utkast_differs(life: Life, year: int, choices: Choices) -> bool:
+    if life.utkast_differs is not None:
+        return life.utkast_differs
+    return random.Random(f"{life.settlement_seed}:rettet:{year}").random() < choices.utkast_differs_share
+
+
+def ajourhold(life: Life, year: int, day: dt.date | None = None) -> str:
+    """A UTC timestamp on the document's day with 0–6 fraction digits (trailing zeros dropped), as real
+    answers vary ("2024-02-20T08:38:37.72Z", "2026-02-09T09:15:08.726Z")."""
+    rng = random.Random(f"{life.settlement_seed}:ajourhold:{year}:{day}")
+    day = day or settlement_date(life, year)
+    fraction = f"{rng.randrange(10 ** 6):06d}"[:rng.randrange(0, 7)].rstrip("0")
+    return f"{day.isoformat()}T{rng.randrange(6, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}" \
+           f"{'.' + fraction if fraction else ''}Z"
 
 
 def code_list_for(year: int) -> YearList:
@@ -38,18 +62,19 @@ def code_list_for(year: int) -> YearList:
 
 
 def yearly_flows(life: Life, year: int) -> dict[str, dict[str, int]]:
-    """concept -> {payer orgnr: sum of that year's monthly amounts}; `svalbard:` prefix for Svalbard."""
-    flows: dict[str, dict[str, int]] = {}
+    """concept -> {payer orgnr: that year's monthly amounts summed, in whole kroner}; `svalbard:` prefix for
+    Svalbard."""
+    oere: dict[str, dict[str, int]] = {}
     for stream in life.streams:
         for month in range(1, 13):
-            for beskrivelse, beloep in stream_amounts(stream, (year, month)):
+            for beskrivelse, beloep, _ in stream_amounts(stream, (year, month)):
                 concept = yearly_concept(stream.kind, beskrivelse)
                 if concept is None:
                     continue
                 key = f"svalbard:{concept}" if stream.svalbard else concept
-                per_payer = flows.setdefault(key, {})
+                per_payer = oere.setdefault(key, {})
                 per_payer[stream.payer.orgnr] = per_payer.get(stream.payer.orgnr, 0) + beloep
-    return flows
+    return {key: {org: round_kroner(v) for org, v in per_payer.items()} for key, per_payer in oere.items()}
 
 
 def _payer_names(life: Life) -> dict[str, str]:
@@ -75,16 +100,21 @@ class _Builder:
         return sum(i["beloep"] for i in self.items if i["kategori"] == kategori)
 
 
-def grunnlag(life: Life, year: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(grunnlag, svalbardGrunnlag) for a year."""
+def grunnlag(
+    life: Life, year: int, corrected: bool = True, choices: Choices | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The year's lists by field name: grunnlag, and svalbardGrunnlag / kildeskattPaaLoennGrunnlag when the
+    person has any. `corrected=False` gives the utkast of a person who added a deduction afterwards."""
     yl = code_list_for(year)
     years_on = year - 2021
     flows = yearly_flows(life, year)
     names = _payer_names(life)
-    main, sval = _Builder(yl), _Builder(yl)
+    main, sval, kpl = _Builder(yl), _Builder(yl), _Builder(yl)
 
     for concept, per_payer in flows.items():
         target, concept_name = (sval, concept[9:]) if concept.startswith("svalbard:") else (main, concept)
+        if concept_name == "loenn" and life.kildeskatt_paa_loenn and target is main:
+            target = kpl  # PAYE: 25 % on the gross wage, no deductions, a basis of its own
         spes = None
         if concept_name == "loenn":
             spes = [{"type": "LoennOgTilsvarendeYtelser", "arbeidsgiversNavn": names[org],
@@ -135,7 +165,14 @@ def grunnlag(life: Life, year: int) -> tuple[list[dict[str, Any]], list[dict[str
     main.add("gjeld", sum(k["gjeld"] for k in laan), laan)
     main.add("gjeldsrenter", sum(k["paaloepteRenter"] for k in laan), laan)
 
+    for asset in life.assets:
+        main.add(asset.concept, int(asset.spesifisering[asset.field]), [dict(asset.spesifisering)])
+
     wage_like = sum(sum(flows.get(c, {}).values()) for c in ("loenn", "aap", "ufoeretrygd"))
+    if life.kildeskatt_paa_loenn:
+        wage_like -= sum(flows.get("loenn", {}).values())
+    if corrected and wage_like and utkast_differs(life, year, choices or Choices()):
+        main.add("reisefradrag", round(wage_like * 0.03))
     pension = sum(sum(flows.get(c, {}).values()) for c in ("alderspensjon", "annenPensjon"))
     minstefradrag = min(round(wage_like * 0.46 + pension * 0.40), MINSTEFRADRAG_CAP.get(year, 92_000))
     main.add("minstefradrag", minstefradrag)
@@ -153,4 +190,9 @@ def grunnlag(life: Life, year: int) -> tuple[list[dict[str, Any]], list[dict[str
 
     if sval.items:
         sval.add("svalbardSkatt", sval.total("inntekt"))
-    return main.items, sval.items
+    out = {"grunnlag": main.items}
+    if sval.items:
+        out["svalbardGrunnlag"] = sval.items
+    if kpl.items:
+        out["kildeskattPaaLoennGrunnlag"] = kpl.items
+    return out

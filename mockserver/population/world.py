@@ -9,12 +9,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..choices import Choices
 from ..clock import DataCalendar
 from ..identifiers import parse_person_number
 from .life import FIRST_MONTH, Life, Month, build_life
 from .personas import Persona, load_personas, persona_years
 from .reports import month_reports
-from .settlement import ajourhold, grunnlag, settlement_date
+from .settlement import ajourhold, grunnlag, settlement_date, submission_date
 from .slots import NumberIndex
 
 DEFAULT_SIZE = 5000
@@ -27,13 +28,14 @@ AGE_REFERENCE_YEAR = 2026
 class Population:
     def __init__(
         self, seed: int = 1, size: int = DEFAULT_SIZE, calendar: DataCalendar | None = None,
-        personas_file: Path | None = None,
+        personas_file: Path | None = None, choices: Choices | None = None,
     ) -> None:
         if not 0 <= size <= NumberIndex.capacity():
             raise ValueError(f"population must be between 0 and {NumberIndex.capacity()}")
         self.seed = seed
         self.size = size
         self.calendar = calendar or DataCalendar()
+        self.choices = choices or Choices()
         self.numbers = NumberIndex(seed)
         personas = load_personas()
         if personas_file is not None:
@@ -69,6 +71,12 @@ class Population:
             life.first_name = spec.get("first_name", life.first_name)
             life.last_name = spec.get("last_name", life.last_name)
             life.skjermet = bool(spec.get("skjermet"))
+            life.skjermet_helt = spec.get("skjermet") == "full"
+            life.kildeskatt_paa_loenn = bool(spec.get("kildeskatt_paa_loenn"))
+            life.inntekt_sparse = spec.get("inntekt") == "aarsrevisjon2025"
+            life.utkast_differs = spec.get("utkast_differs")
+            life.uten_skatteoppgjoersdato = spec.get("skatteoppgjoersdato") is False
+            life.pensjonspremie = float(spec.get("pensjonspremie") or 0)
             life.no_settlement = persona_years(persona, "no_settlement", last)
             life.deleted = persona_years(persona, "deleted", last)
             life.spouse = spec.get("spouse")
@@ -150,7 +158,7 @@ class Population:
         last = self.calendar.last_available_month()
         months, cur = [], FIRST_MONTH
         while cur <= last:
-            if month_reports(life, cur):
+            if month_reports(life, cur, self.choices):
                 months.append(cur)
             cur = (cur[0] + (cur[1] == 12), cur[1] % 12 + 1)
         return months
@@ -159,15 +167,31 @@ class Population:
         return FIRST_MONTH <= month and self.calendar.month_available(*month)
 
     # -- payloads -------------------------------------------------------------------------------
-    def skattegrunnlag(self, life: Life, year: int) -> dict[str, Any]:
-        main, sval = grunnlag(life, year)
-        body: dict[str, Any] = {"personidentifikator": life.fnr, "inntektsaar": str(year), "grunnlag": main}
-        if sval:
-            body["svalbardGrunnlag"] = sval
+    def has_document(self, life: Life, year: int, stadie: str) -> bool:
+        """Whether the year's utkast / fastsatt / oppgjoer exists by the data calendar's today."""
+        if stadie == "oppgjoer":
+            return self.has_settlement(life, year)
+        if year < 2021 or year >= self.calendar.today.year or not life.exists:
+            return False
+        day = self.choices.first_utkast(year) if stadie == "utkast" else submission_date(life, year, self.choices)
+        return day <= self.calendar.today
+
+    def skattegrunnlag(self, life: Life, year: int, stadie: str = "oppgjoer") -> dict[str, Any]:
+        """The year's document of a stadie. Only the oppgjoer has a skatteoppgjoersdato; the utkast is the
+        draft before the person's corrections; the fastsatt is what the person submitted."""
+        lists = grunnlag(life, year, corrected=stadie != "utkast", choices=self.choices)
+        body: dict[str, Any] = {"personidentifikator": life.fnr, "inntektsaar": str(year), **lists}
         body["skjermet"] = life.skjermet
-        body["skatteoppgjoersdato"] = settlement_date(life, year).isoformat()
-        body["stadie"] = "oppgjoer"
-        body["ajourholdstidspunkt"] = ajourhold(life, year)
+        if stadie == "oppgjoer":
+            if not life.uten_skatteoppgjoersdato:
+                body["skatteoppgjoersdato"] = settlement_date(life, year).isoformat()
+            day = settlement_date(life, year)
+        elif stadie == "utkast":
+            day = self.choices.first_utkast(year)
+        else:
+            day = submission_date(life, year, self.choices)
+        body["stadie"] = stadie
+        body["ajourholdstidspunkt"] = ajourhold(life, year, day)
         return body
 
     def summary(self, life: Life) -> dict[str, Any]:

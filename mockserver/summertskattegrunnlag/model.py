@@ -8,10 +8,17 @@ from typing import Any
 GEOLOCATING = {"Eiendom", "LoennOgTilsvarendeYtelser", "Kjoeretoey"}
 
 
+def skjerm_helt(body: dict[str, Any]) -> dict[str, Any]:
+    """A package without rights to screened data gets only the call's parameters and `skjermet: true`
+    (Skatteetaten, docs/om/skjerming.md); `grunnlag` is left out, not sent empty."""
+    return {"personidentifikator": body["personidentifikator"], "inntektsaar": body["inntektsaar"],
+            "stadie": body["stadie"], "skjermet": True}
+
+
 def skjerm(body: dict[str, Any]) -> dict[str, Any]:
     """Remove geolocating detail from a screened person's answer; the sums stay as they were."""
     out = dict(body)
-    for key in ("grunnlag", "svalbardGrunnlag"):
+    for key in ("grunnlag", "svalbardGrunnlag", "kildeskattPaaLoennGrunnlag"):
         if key not in out:
             continue
         items = []
