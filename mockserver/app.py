@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 
 from . import __version__
+from .canned import Responder
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
 from .inntekt import routes as inntekt
@@ -54,6 +55,8 @@ class Sandbox:
         self.pakker = load_pakker(settings.rettighetspakker_file)
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
+        # (api name, request) -> CannedAnswer | None: answers instead of the personas (see canned.py)
+        self.responder: Responder | None = None
 
     def base_urls(self) -> dict[str, str]:
         base = self.settings.base_url.rstrip("/")

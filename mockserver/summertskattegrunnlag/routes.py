@@ -28,12 +28,11 @@ API = ApiSpec(
 async def hent(request: Request) -> Response:
     p = request.path_params
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def check(caller: Caller):
         stadie, aar, fnr = p["stadie"], p["inntektsaar"], p["personidentifikator"]
         if stadie not in STADIER:
             raise SSG("invalid", f"Ugyldig stadie {stadie!r}; gyldige verdier er {', '.join(STADIER)}")
-        population = request.app.state.sandbox.population
-        today = population.calendar.today
+        today = request.app.state.sandbox.population.calendar.today
         if not (len(aar) == 4 and aar.isascii() and aar.isdigit()):
             raise SSG("invalid", f"Ugyldig inntektsår {aar!r}; oppgi fire siffer, for eksempel 2024")
         year = int(aar)
@@ -44,6 +43,12 @@ async def hent(request: Request) -> Response:
         if stadie not in pakke.stadier:
             raise SSG("forbidden", f"Rettighetspakken {pakke.name} gir ikke tilgang til stadie {stadie}; "
                       f"tillatt: {', '.join(sorted(pakke.stadier))}")
+        return pakke
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        pakke = check(caller)
+        year, fnr = int(p["inntektsaar"]), p["personidentifikator"]
+        population = request.app.state.sandbox.population
         life = population.lookup(fnr)
         if life is None:
             raise SSG("unknown_person")
@@ -57,7 +62,7 @@ async def hent(request: Request) -> Response:
             body["svalbardGrunnlag"] = pakke.filter_grunnlag(body["svalbardGrunnlag"])
         return skjerm(body) if life.skjermet else body
 
-    return await serve(request, API, produce)
+    return await serve(request, API, produce, check)
 
 
 routes = [
