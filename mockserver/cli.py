@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-rate", type=_rate, default=0.0, help="share of calls that fail (seeded)")
     serve.add_argument("--enforce-concurrency", action="store_true",
                        help="answer 429 past 5 concurrent calls per API per consumer org")
+    serve.add_argument("--responses", choices=("personas", "generated"), default="personas",
+                       help="answer data-API calls from the synthetic people (default), or with seeded, "
+                            "contract-valid generated variants (same seed and request, same body)")
     serve.add_argument("--log-level", default="warning")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
@@ -127,8 +130,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
+    if args.responses == "generated":
+        from .generated import GeneratedResponder
+
+        sandbox.responder = GeneratedResponder(args.seed)
     print(f"ske-sandbox {__version__}  seed={args.seed}  today={sandbox.population.calendar.today}  "
-          f"population={args.population}", flush=True)
+          f"population={args.population}  responses={args.responses}", flush=True)
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
