@@ -105,7 +105,39 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--x5c", action="store_true", help="make a business certificate instead of a JWK")
     new.add_argument("--scopes", default="skatteetaten:summertskattegrunnlag skatteetaten:inntekt")
     new.add_argument("--out", type=Path, required=True)
+    verify = sub.add_parser("verify", help="check a stand-in of the APIs (your mock, proxy or recorded "
+                            "fixtures server) against the contracts with schemathesis")
+    verify.add_argument("url", help="where the stand-in listens, e.g. http://127.0.0.1:9000")
+    verify.add_argument("--contract", action="append", choices=CONTRACTS, dest="contracts",
+                        help="contract to check (repeatable; default: all)")
+    verify.add_argument("--base-path", action="append", type=_base_path, default=[], metavar="NAME=PATH",
+                        help="where the stand-in serves a contract, e.g. inntekt=/v1 (default: the sandbox's "
+                             "layout, /inntekt/v1 etc.)")
+    verify.add_argument("--token", help="bearer token sent as Authorization on every request")
+    verify.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    verify.add_argument("--max-examples", type=_positive, default=50, help="requests per operation (50)")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the generated requests (0)")
     return parser
+
+
+CONTRACTS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer", "maskinporten")
+
+
+def _base_path(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or name not in CONTRACTS or not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected NAME=/path with NAME one of {', '.join(CONTRACTS)}, got {text!r}")
+    return name, path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _population(args: argparse.Namespace):
@@ -220,8 +252,22 @@ def cmd_client_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        from .testkit.verify import verify
+    except ImportError as exc:
+        print(f"ske-sandbox: verify needs the test kit: pip install 'ske-sandbox[testkit]' ({exc})", file=sys.stderr)
+        return 2
+    report = verify(args.url, args.contracts, token=args.token, base_paths=dict(args.base_path),
+                    max_examples=args.max_examples, seed=args.seed)
+    print(report.summary(), flush=True)
+    if args.junit:
+        report.junit(args.junit)
+    return 1 if report.failed else 0
+
+
 COMMANDS = {"serve": cmd_serve, "demo-client": cmd_demo_client, "people": cmd_people, "person": cmd_person,
-            "client": cmd_client_new}
+            "client": cmd_client_new, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

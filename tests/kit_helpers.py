@@ -46,3 +46,18 @@ def token(application) -> str:
 def client(application) -> TestClient:
     return TestClient(application, base_url="http://ske-sandbox.test",
                       headers={"Authorization": f"Bearer {token(application)}"})
+
+
+def served_token(base: str, seed: int = 1) -> str:
+    """A token from a running sandbox's Maskinporten, for the seed's demo client."""
+    import httpx
+
+    demo = demo_client(seed)
+    issuer = f"{base}/maskinporten/"
+    now = int(time.time())
+    grant = jwt.encode({"aud": issuer, "iss": demo.client_id, "scope": " ".join(demo.scopes), "iat": now,
+                        "exp": now + 120, "jti": str(uuid.uuid4())},
+                       demo.private_key_pem, algorithm="RS256", headers={"kid": demo.kid})
+    r = httpx.post(f"{issuer}token", data={"grant_type": GRANT_TYPE, "assertion": grant})
+    r.raise_for_status()
+    return r.json()["access_token"]
