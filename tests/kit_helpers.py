@@ -28,8 +28,8 @@ PATHS = {
 
 
 def app(**overrides):
-    return create_app(Settings(today=dt.date(2026, 11, 27), population=50, base_url="http://ske-sandbox.test",
-                               **overrides))
+    settings = {"today": dt.date(2026, 11, 27), "population": 50, "base_url": "http://ske-sandbox.test"}
+    return create_app(Settings(**{**settings, **overrides}))
 
 
 def token(application) -> str:
@@ -43,9 +43,25 @@ def token(application) -> str:
         "access_token"]
 
 
+class AuthorisedClient(TestClient):
+    """A test client that sends a fresh demo-client token unless the call sets Authorization itself
+    (tokens live 120 s; a module-level client outlives that in a long test run)."""
+
+    def __init__(self, application) -> None:
+        super().__init__(application, base_url="http://ske-sandbox.test")
+        self._application, self._token, self._issued = application, "", 0.0
+
+    def request(self, method, url, *, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if not any(k.lower() == "authorization" for k in headers):
+            if time.monotonic() - self._issued > 60:
+                self._token, self._issued = token(self._application), time.monotonic()
+            headers["Authorization"] = f"Bearer {self._token}"
+        return super().request(method, url, headers=headers, **kwargs)
+
+
 def client(application) -> TestClient:
-    return TestClient(application, base_url="http://ske-sandbox.test",
-                      headers={"Authorization": f"Bearer {token(application)}"})
+    return AuthorisedClient(application)
 
 
 def served_token(base: str, seed: int = 1) -> str:

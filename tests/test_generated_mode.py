@@ -102,9 +102,12 @@ def _digests(http) -> list[str]:
 
 
 def _in_process(seed: int) -> list[str]:
-    application = app(seed=seed)
-    application.state.sandbox.responder = GeneratedResponder(seed)
-    return _digests(client(application))
+    """The answers of this process's app; only the responder's seed shapes a generated body."""
+    APP.state.sandbox.responder = GeneratedResponder(seed)
+    try:
+        return _digests(HTTP)
+    finally:
+        APP.state.sandbox.responder = GeneratedResponder(5)
 
 
 def test_same_seed_same_bytes_across_processes():
