@@ -254,12 +254,16 @@ def cmd_client_new(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     try:
-        from .testkit.verify import verify
+        from .testkit.verify import Unreachable, verify
     except ImportError as exc:
         print(f"ske-sandbox: verify needs the test kit: pip install 'ske-sandbox[testkit]' ({exc})", file=sys.stderr)
         return 2
-    report = verify(args.url, args.contracts, token=args.token, base_paths=dict(args.base_path),
-                    max_examples=args.max_examples, seed=args.seed)
+    try:
+        report = verify(args.url, args.contracts, token=args.token, base_paths=dict(args.base_path),
+                        max_examples=args.max_examples, seed=args.seed)
+    except Unreachable as exc:
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
     print(report.summary(), flush=True)
     if args.junit:
         report.junit(args.junit)

@@ -35,7 +35,7 @@ def contract(api: str) -> dict[str, Any]:
     return yaml.safe_load((contracts_dir() / f"{api}.yaml").read_text(encoding="utf-8"))
 
 
-def _resolve(doc: dict[str, Any], ref: str) -> Any:
+def resolve(doc: dict[str, Any], ref: str) -> Any:
     node: Any = doc
     for part in ref.removeprefix("#/").split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]
@@ -49,7 +49,7 @@ def to_json_schema(node: Any, doc: dict[str, Any]) -> Any:
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
-        return to_json_schema(_resolve(doc, node["$ref"]), doc)
+        return to_json_schema(resolve(doc, node["$ref"]), doc)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROP or key.startswith("x-") or key == "nullable":
@@ -78,7 +78,7 @@ def _response(api: str, status: int) -> dict[str, Any]:
     response = responses.get(str(status))
     if response is None:
         raise UnknownApi(f"{api} documents no status {status}; documented: {', '.join(responses)}")
-    return _resolve(doc, response["$ref"]) if "$ref" in response else response
+    return resolve(doc, response["$ref"]) if "$ref" in response else response
 
 
 def statuses(api: str) -> list[int]:
@@ -125,7 +125,7 @@ def xml_name(api: str, status: int = 200) -> tuple[str, str]:
     doc = contract(api)
     content = _response(api, status).get("content", {})
     raw = content.get("application/xml", content.get("application/json", {})).get("schema", {})
-    node = _resolve(doc, raw["$ref"]) if "$ref" in raw else raw
+    node = resolve(doc, raw["$ref"]) if "$ref" in raw else raw
     xml = node.get("xml", {})
     if "name" not in xml:
         raise UnknownApi(f"{api} {status} has no XML representation")

@@ -80,3 +80,5 @@ def test_bad_options_are_refused_clearly():
     assert out.returncode == 2 and "expected NAME=/path" in out.stderr
     out = verify("http://127.0.0.1:9", "--contract", "skatt")
     assert out.returncode == 2 and "invalid choice" in out.stderr
+    out = verify(f"http://127.0.0.1:{free_port()}")
+    assert out.returncode == 2 and "nothing answers at" in out.stderr and "Traceback" not in out.stderr

@@ -87,7 +87,7 @@ def _without_sandbox_headers(node: Any, doc: dict[str, Any]) -> Any:
         for item in node:
             target = item
             if isinstance(item, dict) and "$ref" in item:
-                target = contractschema._resolve(doc, item["$ref"])
+                target = contractschema.resolve(doc, item["$ref"])
             if isinstance(target, dict) and target.get("in") == "header" \
                     and str(target.get("name", "")).lower() in SANDBOX_ONLY_HEADERS:
                 continue
@@ -125,9 +125,17 @@ def _run_operation(operation, base_url: str, headers: dict[str, str], max_exampl
     check()
 
 
+class Unreachable(Exception):
+    """Nothing answers at the stand-in's URL."""
+
+
 def verify(url: str, contracts: list[str] | None = None, *, token: str | None = None,
            base_paths: dict[str, str] | None = None, max_examples: int = 50, seed: int = 0) -> Report:
     """Run every operation of each contract against the stand-in at `url`; one outcome per operation."""
+    try:
+        requests.get(url, timeout=10)
+    except requests.RequestException as exc:
+        raise Unreachable(f"nothing answers at {url}: {exc}") from exc
     report = Report()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     layout = {**SANDBOX_LAYOUT, **(base_paths or {})}
