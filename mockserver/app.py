@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 
 from . import __version__
+from .canned import Responder
 from .choices import load_choices
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
@@ -59,6 +60,8 @@ class Sandbox:
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)
+        # (api name, request) -> CannedAnswer | None: answers instead of the personas (see canned.py)
+        self.responder: Responder | None = None
 
     def base_urls(self) -> dict[str, str]:
         base = self.settings.base_url.rstrip("/")

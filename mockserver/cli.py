@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-rate", type=_rate, default=0.0, help="share of calls that fail (seeded)")
     serve.add_argument("--enforce-concurrency", action="store_true",
                        help="answer 429 past 5 concurrent calls per API per consumer org")
+    serve.add_argument("--responses", choices=("personas", "generated"), default="personas",
+                       help="answer data-API calls from the synthetic people (default), or with seeded, "
+                            "contract-valid generated variants (same seed and request, same body)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug",
                                                                       "trace"])
     serve.add_argument("--ready-file", type=Path,
@@ -133,7 +136,40 @@ def build_parser() -> argparse.ArgumentParser:
     ids.add_argument("--count", type=int, default=1, choices=range(1, 10_001), metavar="N",
                      help="how many (1–10000, default 1)")
     ids.add_argument("--seed", type=int, default=None, help="the same seed gives the same numbers")
+
+    verify = sub.add_parser("verify", help="check a stand-in of the APIs (your mock, proxy or recorded "
+                            "fixtures server) against the contracts with schemathesis")
+    verify.add_argument("url", help="where the stand-in listens, e.g. http://127.0.0.1:9000")
+    verify.add_argument("--contract", action="append", choices=CONTRACTS, dest="contracts",
+                        help="contract to check (repeatable; default: all)")
+    verify.add_argument("--base-path", action="append", type=_base_path, default=[], metavar="NAME=PATH",
+                        help="where the stand-in serves a contract, e.g. inntekt=/v1 (default: the sandbox's "
+                             "layout, /inntekt/v1 etc.)")
+    verify.add_argument("--token", help="bearer token sent as Authorization on every request")
+    verify.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    verify.add_argument("--max-examples", type=_positive, default=50, help="requests per operation (50)")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the generated requests (0)")
     return parser
+
+
+CONTRACTS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer", "maskinporten")
+
+
+def _base_path(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or name not in CONTRACTS or not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected NAME=/path with NAME one of {', '.join(CONTRACTS)}, got {text!r}")
+    return name, path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _population(args: argparse.Namespace):
@@ -186,8 +222,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
+    if args.responses == "generated":
+        from .generated import GeneratedResponder
+
+        sandbox.responder = GeneratedResponder(args.seed)
     print(f"ske-sandbox {__version__}  seed={args.seed}  today={sandbox.population.calendar.today}  "
-          f"population={args.population}", flush=True)
+          f"population={args.population}  responses={args.responses}", flush=True)
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
@@ -315,6 +355,24 @@ def cmd_client_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        from .testkit.verify import Unreachable, verify
+    except ImportError as exc:
+        print(f"ske-sandbox: verify needs the test kit: pip install 'ske-sandbox[testkit]' ({exc})", file=sys.stderr)
+        return 2
+    try:
+        report = verify(args.url, args.contracts, token=args.token, base_paths=dict(args.base_path),
+                        max_examples=args.max_examples, seed=args.seed)
+    except Unreachable as exc:
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary(), flush=True)
+    if args.junit:
+        report.junit(args.junit)
+    return 1 if report.failed else 0
+
+
 def cmd_ids(args: argparse.Namespace) -> int:
     """Valid synthetic numbers for personas and clients files (seeded, so a script gets the same ones)."""
     import random
@@ -360,7 +418,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": cmd_demo_client, "people": cmd_people,
-            "person": cmd_person, "client": cmd_client_new, "ids": cmd_ids}
+            "person": cmd_person, "client": cmd_client_new, "ids": cmd_ids, "verify": cmd_verify}
 
 
 def httpx_errors() -> type[Exception]:

@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .canned import CannedAnswer
 from .environments import environment_of
 from .maskinporten.tokens import InvalidToken, orgnr_of, verify_access_token
 from .representation import JSON, NotAcceptable, choose_media_type, render
@@ -170,8 +171,26 @@ def too_many(api: ApiSpec) -> SkeError:
                       "API per virksomhet", status="429", **{"Retry-After": "1"})
 
 
-async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str], dict[str, Any]]) -> Response:
-    """Run one API call the way Skatteetaten's gateway does, and never answer a bare 500."""
+def answer_canned(request: Request, api: ApiSpec, canned: CannedAnswer, media: str, korrelasjonsid: str,
+                  caller: Caller) -> Response:
+    """Render a responder's answer as the API renders its own: same roots, error body and headers."""
+    journal = request.app.state.sandbox.journal
+    if canned.status >= 400:
+        err = SkeError(str(canned.body.get("kode", "")), canned.status, str(canned.body.get("melding", "")),
+                       dict(canned.headers))
+        journal.note(request, api.name, err.kode, caller)
+        return error_response(err, media, korrelasjonsid)
+    journal.note(request, api.name, str(canned.status), caller)
+    return render(canned.body, media, status=canned.status, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
+                  headers={**canned.headers, CORRELATION_HEADER: korrelasjonsid})
+
+
+async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str], dict[str, Any]],
+                check: Callable[[Caller], Any] | None = None) -> Response:
+    """Run one API call the way Skatteetaten's gateway does, and never answer a bare 500.
+
+    `check` is the API's input validation (also run by `produce`): it runs before a responder's
+    canned answer, so a call the real API would refuse is refused here too."""
     sandbox = request.app.state.sandbox
     korrelasjonsid = str(uuid.uuid4())
     caller: Caller | None = None
@@ -196,6 +215,12 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
             raise forced
         if sandbox.faults.roll():
             raise api.errors("backend", "Uventet feil i baksystem (tilfeldig feil, --fault-rate)")
+        if sandbox.responder is not None:
+            if check is not None:
+                check(caller)
+            canned = sandbox.responder(api.name, request)
+            if canned is not None:
+                return answer_canned(request, api, canned, media, korrelasjonsid, caller)
         body = produce(caller, media)
         sandbox.journal.note(request, api.name, "200", caller)
         return render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,

@@ -53,7 +53,7 @@ def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[i
 async def hent(request: Request) -> Response:
     p, q = request.path_params, request.query_params
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def check(caller: Caller):
         fra = parse_period("fraOgMed", q.get("fraOgMed"))
         til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
         if til < fra:
@@ -63,7 +63,11 @@ async def hent(request: Request) -> Response:
             raise IM("invalid", f"Perioden er {len(months)} måneder; høyst {MAX_SPAN_MONTHS} måneder per kall")
         fnr = p["personidentifikator"]
         check_person_number(API, fnr)
-        pakke = check_rettighetspakke(request, API, caller, p["rettighetspakke"])
+        return months, check_rettighetspakke(request, API, caller, p["rettighetspakke"])
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        months, pakke = check(caller)
+        fnr = p["personidentifikator"]
         population = request.app.state.sandbox.population
         life = population.lookup(fnr)
         if life is None:
@@ -80,7 +84,7 @@ async def hent(request: Request) -> Response:
             raise IM("no_data")
         return {"oppgaveInntektsmottaker": oppgaver}
 
-    return await serve(request, API, produce)
+    return await serve(request, API, produce, check)
 
 
 routes = [

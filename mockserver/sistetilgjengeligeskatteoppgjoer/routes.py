@@ -25,8 +25,11 @@ API = ApiSpec(
 async def hent(request: Request) -> Response:
     fnr = request.path_params["personidentifikator"]
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def check(caller: Caller) -> None:
         check_person_number(API, fnr)
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        check(caller)
         population = request.app.state.sandbox.population
         life = population.lookup(fnr)
         years = [y for y in population.settled_years(life) if y not in life.deleted] if life else []
@@ -34,7 +37,7 @@ async def hent(request: Request) -> Response:
             raise TD("no_data")
         return {"personidentifikator": fnr, "ressursId": "skattegrunnlag", "sisteTilgjengeligePeriode": str(years[-1])}
 
-    return await serve(request, API, produce)
+    return await serve(request, API, produce, check)
 
 
 routes = [

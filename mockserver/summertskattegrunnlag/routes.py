@@ -31,7 +31,7 @@ API = ApiSpec(
 async def hent(request: Request) -> Response:
     p = request.path_params
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def check(caller: Caller):
         stadie, aar, fnr = p["stadie"], p["inntektsaar"], p["personidentifikator"]
         if stadie not in STADIER:
             raise SSG("invalid", f"Ugyldig stadie {stadie!r}; gyldige verdier er {', '.join(STADIER)}")
@@ -48,6 +48,12 @@ async def hent(request: Request) -> Response:
         if stadie not in pakke.stadier:
             raise SSG("forbidden", f"Rettighetspakken {pakke.name} gir ikke tilgang til stadie {stadie}; "
                       f"tillatt: {', '.join(sorted(pakke.stadier))}")
+        return pakke
+
+    def produce(caller: Caller, media: str) -> dict[str, Any]:
+        pakke = check(caller)
+        stadie, year, fnr = p["stadie"], int(p["inntektsaar"]), p["personidentifikator"]
+        population = request.app.state.sandbox.population
         life = population.lookup(fnr)
         if life is None:
             raise SSG("unknown_person")
@@ -63,7 +69,7 @@ async def hent(request: Request) -> Response:
                 body[key] = pakke.filter_grunnlag(body[key])
         return skjerm(body) if life.skjermet else body
 
-    return await serve(request, API, produce)
+    return await serve(request, API, produce, check)
 
 
 routes = [

@@ -142,6 +142,34 @@ class SandboxKit:
             self.sandbox.scenarios.clear()
             self.sandbox.scenarios.update(previous)
 
+    @contextmanager
+    def answer(self, api: str, drawn: Any) -> Iterator[None]:
+        """Calls to `api` inside the block get `drawn` — a body drawn from `responses(api, ...)`, or a
+        `CannedAnswer` — after authentication and input validation, as the service would answer it:
+
+            @given(drawn=responses("inntekt"))
+            def test_any_valid_answer(ske_sandbox_shared, drawn):
+                with ske_sandbox_shared.answer("inntekt", drawn):
+                    my_client.inntekter(fnr)
+        """
+        from ..canned import CannedAnswer
+
+        if api not in DATA_APIS:
+            raise ValueError(f"answer() serves the data APIs {', '.join(DATA_APIS)}, not {api!r}")
+        canned = drawn if isinstance(drawn, CannedAnswer) else CannedAnswer.from_drawn(drawn)
+        previous = self.sandbox.responder
+
+        def responder(name: str, request: Any) -> CannedAnswer | None:
+            if name == api:
+                return canned
+            return previous(name, request) if previous else None
+
+        self.sandbox.responder = responder
+        try:
+            yield
+        finally:
+            self.sandbox.responder = previous
+
     # --- what the client did --------------------------------------------------------------------------
     @property
     def journal(self) -> list[dict[str, Any]]:

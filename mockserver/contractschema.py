@@ -1,0 +1,132 @@
+"""The contracts' response bodies as plain JSON Schema, and the error codes each status documents.
+
+OpenAPI 3.0 schemas are not quite JSON Schema: `$ref`s point into components, `nullable` stands for a
+type list, and `example`, `xml`, `discriminator` and `x-*` are annotations validators and generators must
+not see. Everything here is read from `contracts/` (inside the wheel when installed).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from .resources import contracts_dir
+
+DATA_APIS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer")
+APIS = (*DATA_APIS, "maskinporten")
+# The operation whose responses a client parses: one per data API; Maskinporten's token endpoint.
+_OPERATION = {"maskinporten": ("/token", "post")}
+_DROP = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly", "description", "externalDocs"}
+_CODE_IN_TEXT = re.compile(r"\*\*([A-Z]+-[0-9]{3})\*\*")
+_MP_ROW = re.compile(r"^\| (MP-[0-9]{3}) \| `([a-z_]+)` \|", re.MULTILINE)
+
+
+class UnknownApi(ValueError):
+    """An API name, status or media type the contracts do not document."""
+
+
+@lru_cache(maxsize=8)
+def contract(api: str) -> dict[str, Any]:
+    if api not in APIS:
+        raise UnknownApi(f"unknown API {api!r}; expected one of {', '.join(APIS)}")
+    return yaml.safe_load((contracts_dir() / f"{api}.yaml").read_text(encoding="utf-8"))
+
+
+def resolve(doc: dict[str, Any], ref: str) -> Any:
+    node: Any = doc
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def to_json_schema(node: Any, doc: dict[str, Any]) -> Any:
+    """Inline local $refs, turn `nullable` into a type list, and drop annotations."""
+    if isinstance(node, list):
+        return [to_json_schema(item, doc) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return to_json_schema(resolve(doc, node["$ref"]), doc)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROP or key.startswith("x-") or key == "nullable":
+            continue
+        if key == "properties":
+            out[key] = {name: to_json_schema(sub, doc) for name, sub in value.items()}
+        else:
+            out[key] = to_json_schema(value, doc)
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def operation(api: str) -> dict[str, Any]:
+    doc = contract(api)
+    if api in _OPERATION:
+        path, method = _OPERATION[api]
+        return doc["paths"][path][method]
+    (item,) = doc["paths"].values()
+    return item["get"]
+
+
+def _response(api: str, status: int) -> dict[str, Any]:
+    doc = contract(api)
+    responses = operation(api)["responses"]
+    response = responses.get(str(status))
+    if response is None:
+        raise UnknownApi(f"{api} documents no status {status}; documented: {', '.join(responses)}")
+    return resolve(doc, response["$ref"]) if "$ref" in response else response
+
+
+def statuses(api: str) -> list[int]:
+    """Every status the operation documents, in order."""
+    return sorted(int(s) for s in operation(api)["responses"] if s.isdigit())
+
+
+def error_statuses(api: str) -> list[int]:
+    return [s for s in statuses(api) if s >= 400]
+
+
+def response_schema(api: str, status: int = 200, media: str = "application/json") -> dict[str, Any]:
+    content = _response(api, status).get("content", {})
+    if media not in content:
+        raise UnknownApi(f"{api} {status} has no {media} body; it has {', '.join(content) or 'none'}")
+    return to_json_schema(content[media]["schema"], contract(api))
+
+
+def media_types(api: str, status: int = 200) -> list[str]:
+    return list(_response(api, status).get("content", {}))
+
+
+def error_codes(api: str, status: int) -> list[str]:
+    """The `kode`s (Maskinporten: `MP-nnn` of `error_uri`) the contract documents for a status."""
+    if api == "maskinporten":
+        return sorted({code for code, _ in maskinporten_errors()}) if status == 400 else []
+    codes = _CODE_IN_TEXT.findall(_response(api, status).get("description", ""))
+    return list(dict.fromkeys(codes))
+
+
+@lru_cache(maxsize=1)
+def maskinporten_errors() -> tuple[tuple[str, str], ...]:
+    """(MP code, OAuth `error`) pairs from the error table in contracts/README.md."""
+    text = (contracts_dir() / "README.md").read_text(encoding="utf-8")
+    return tuple(dict.fromkeys(_MP_ROW.findall(text)))
+
+
+def response_headers(api: str, status: int) -> list[str]:
+    return list(_response(api, status).get("headers", {}))
+
+
+def xml_name(api: str, status: int = 200) -> tuple[str, str]:
+    """(root element, namespace) of a response body in XML, from the schema's `xml` annotation."""
+    doc = contract(api)
+    content = _response(api, status).get("content", {})
+    raw = content.get("application/xml", content.get("application/json", {})).get("schema", {})
+    node = resolve(doc, raw["$ref"]) if "$ref" in raw else raw
+    xml = node.get("xml", {})
+    if "name" not in xml:
+        raise UnknownApi(f"{api} {status} has no XML representation")
+    return xml["name"], xml.get("namespace", "")
