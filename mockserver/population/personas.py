@@ -69,31 +69,69 @@ def _years(value: Any, last_year: int, where: str) -> frozenset[int]:
     return frozenset(years)
 
 
+# The type each field must have; a persona added at runtime (control API) is checked like a file entry.
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "fnr": str, "scenario": str, "story": str, "first_name": str, "last_name": str, "archetype": str,
+    "monthly": int, "naering": int, "wealth": str, "skjermet": bool, "svalbard": bool,
+    "no_settlement": list, "deleted": list, "exists": bool, "spouse": str, "children": list,
+}
+WEALTH = ("high", "heavy-debt", "homeowner")
+MAX_AMOUNT = 100_000_000
+
+
+def parse_persona(entry: Any, where: str) -> Persona:
+    """One entry of a personas file (or a control API body), checked field by field."""
+    if not isinstance(entry, dict) or "fnr" not in entry:
+        raise PersonaError(f"{where}: needs fnr")
+    unknown = set(entry) - KNOWN_KEYS
+    if unknown:
+        raise PersonaError(f"{where}: unknown field(s) {sorted(map(str, unknown))}")
+    fnr = str(entry["fnr"])
+    try:
+        pn = parse_person_number(fnr)
+    except InvalidIdentifier as exc:
+        raise PersonaError(f"{where}: {fnr[:20]}: {exc}") from exc
+    if not pn.synthetic:
+        raise PersonaError(f"{where}: {fnr} is not synthetic (month + 80 required)")
+    for key, value in entry.items():
+        expected = FIELD_TYPES[key]
+        if key == "fnr" or value is None:
+            continue
+        # bool is an int in Python; amounts must be real numbers, flags real booleans
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise PersonaError(f"{where}: {key} must be {_type_name(expected)}")
+    if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
+        raise PersonaError(f"{where}: unknown archetype {str(entry['archetype'])[:40]!r}; use one of "
+                           f"{', '.join(sorted(KNOWN_ARCHETYPES))}")
+    if entry.get("wealth") is not None and entry["wealth"] not in WEALTH:
+        raise PersonaError(f"{where}: wealth must be one of {', '.join(WEALTH)}")
+    for key in ("monthly", "naering"):
+        if entry.get(key) is not None and not 0 <= entry[key] <= MAX_AMOUNT:
+            raise PersonaError(f"{where}: {key} must be between 0 and {MAX_AMOUNT}")
+    for key in ("no_settlement", "deleted"):
+        _years(entry.get(key), 2000, f"{where}: {key}")
+    for key in ("spouse", "children"):
+        for other in entry.get(key) if isinstance(entry.get(key), list) else [entry.get(key)]:
+            if other is None:
+                continue
+            try:
+                parse_person_number(str(other))
+            except InvalidIdentifier as exc:
+                raise PersonaError(f"{where}: {key} {str(other)[:20]!r}: {exc}") from exc
+    return Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry))
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}[expected]
+
+
 def load_personas(path: Path | None = None) -> list[Persona]:
     path = path or fixtures_dir() / "personas.yaml"
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PersonaError(f"{path}: cannot read personas: {exc}") from exc
-    out = []
-    for i, entry in enumerate(doc.get("personas") or []):
-        where = f"{path}: personas[{i}]"
-        if not isinstance(entry, dict) or "fnr" not in entry:
-            raise PersonaError(f"{where}: needs fnr")
-        unknown = set(entry) - KNOWN_KEYS
-        if unknown:
-            raise PersonaError(f"{where}: unknown field(s) {sorted(unknown)}")
-        fnr = str(entry["fnr"])
-        try:
-            pn = parse_person_number(fnr)
-        except InvalidIdentifier as exc:
-            raise PersonaError(f"{where}: {fnr}: {exc}") from exc
-        if not pn.synthetic:
-            raise PersonaError(f"{where}: {fnr} is not synthetic (month + 80 required)")
-        if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
-            raise PersonaError(f"{where}: unknown archetype {entry['archetype']!r}")
-        out.append(Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry)))
-    return out
+    return [parse_persona(entry, f"{path}: personas[{i}]") for i, entry in enumerate(doc.get("personas") or [])]
 
 
 def persona_years(persona: Persona, key: str, last_year: int) -> frozenset[int]:
