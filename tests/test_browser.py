@@ -162,6 +162,7 @@ NO_JS_PAGES = [
     ("/prov", "#prov-skjema", "Kjør flyten"),
     ("/token", "#token-skjema", "Sjekk"),
     ("/journal", "#logg", "Tjeneste"),
+    ("/kontroll-api", "#endepunkter", "/__sandbox/personas"),
 ]
 
 

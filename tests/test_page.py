@@ -305,9 +305,31 @@ def test_journal_page_shows_contract_verdicts_when_entries_carry_them(ske_sandbo
 
 
 def test_every_page_links_only_to_local_files(ske_sandbox):
-    for path in ("/", f"/person/{KARI}", "/prov", "/token", "/journal"):
+    for path in ("/", f"/person/{KARI}", "/prov", "/token", "/journal", "/kontroll-api"):
         html = ske_sandbox.client.get(path).text
         for ref in re.findall(r'(?:href|src)="([^"#]+)"', html):
             assert ref.startswith("/"), (path, ref)
         for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
             assert ske_sandbox.client.get(asset).status_code == 200
+
+
+def test_control_api_page_reads_the_control_document(ske_sandbox):
+    import yaml
+
+    doc = yaml.safe_load(ske_sandbox.client.get("/__sandbox/openapi.yaml").text)
+    r = ske_sandbox.client.get("/kontroll-api")
+    assert r.status_code == 200
+    shown = set(re.findall(r'data-color="\w+">(\w+)</span></td><td><code>([^<]+)</code>', r.text))
+    assert shown == {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert "Ske-Sandbox-Scenario" in r.text and "summertskattegrunnlag.yaml" in r.text
+
+
+def test_a_persona_added_through_the_control_api_appears_on_the_page(ske_sandbox):
+    c = ske_sandbox.client
+    created = c.post("/__sandbox/personas", json={"fnr": NOBODY, "first_name": "Nora", "last_name": "Nyhus",
+                                                  "scenario": "demo-ny", "story": "Lagt til i demoen."})
+    assert created.status_code == 201
+    found = re.findall(r'href="/person/([0-9]{11})"', c.get("/", params={"q": "Nyhus"}).text)
+    assert found == [NOBODY]
+    person = c.get(f"/person/{NOBODY}")
+    assert person.status_code == 200 and "Lagt til i demoen." in person.text

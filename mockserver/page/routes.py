@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -17,7 +18,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from .. import __version__
+from ..control.routes import OPENAPI
 from ..maskinporten.registry import KOMMUNE_PAKKE
+from ..resources import contracts_dir
 from . import journal_view
 from .chart import kr
 from .client import SandboxClient
@@ -158,6 +161,16 @@ def journal(request: Request) -> Response:
                    services=journal_view.SERVICES, verdicts=journal_view.has_verdicts(entries))
 
 
+def control_api(request: Request) -> Response:
+    """The control API's own document, read as a table; the YAML stays the single description."""
+    doc = yaml.safe_load(OPENAPI.read_text())
+    operations = [(method.upper(), path, op.get("summary", "")) for path, ops in doc["paths"].items()
+                  for method, op in ops.items()]
+    contracts = sorted(p.name for p in contracts_dir().iterdir() if p.suffix in (".yaml", ".md"))
+    return _render(request, "control.html", operations=operations, contracts=contracts,
+                   header=doc["components"]["parameters"]["SkeSandboxScenario"])
+
+
 async def journal_clear(request: Request) -> Response:
     request.app.state.sandbox.journal.clear()
     return RedirectResponse("/journal", status_code=303)
@@ -171,5 +184,6 @@ routes = [
     Route("/token", token_page, methods=["GET", "POST"]),
     Route("/journal", journal),
     Route("/journal/tom", journal_clear, methods=["POST"]),
+    Route("/kontroll-api", control_api),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
