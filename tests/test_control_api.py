@@ -155,3 +155,12 @@ def test_wrong_methods_paths_and_parameters_get_4xx(ske_sandbox, method, path, s
     r = ske_sandbox.client.request(method, path)
     assert r.status_code == status
     assert ske_sandbox.client.get("/__sandbox/health").status_code == 200
+
+
+def test_personas_files_are_checked_by_the_same_rules(tmp_path):
+    from mockserver.population.personas import PersonaError, load_personas
+
+    path = tmp_path / "personas.yaml"
+    path.write_text(f'personas:\n  - fnr: "{NEW_FNR}"\n    monthly: lots\n')
+    with pytest.raises(PersonaError, match=r"personas\[0\]: monthly must be a whole number"):
+        load_personas(path)

@@ -94,8 +94,8 @@ def parse_persona(entry: Any, where: str) -> Persona:
     if not pn.synthetic:
         raise PersonaError(f"{where}: {fnr} is not synthetic (month + 80 required)")
     for key, value in entry.items():
-        expected = FIELD_TYPES[key]
-        if key == "fnr" or value is None:
+        expected = FIELD_TYPES.get(key)
+        if expected is None or key == "fnr" or value is None:
             continue
         # bool is an int in Python; amounts must be real numbers, flags real booleans
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
