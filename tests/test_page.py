@@ -333,3 +333,13 @@ def test_a_persona_added_through_the_control_api_appears_on_the_page(ske_sandbox
     assert found == [NOBODY]
     person = c.get(f"/person/{NOBODY}")
     assert person.status_code == 200 and "Lagt til i demoen." in person.text
+
+
+def test_crowd_stories_read_as_words_not_codes(ske_sandbox):
+    from mockserver.page.people import readable
+
+    assert readable("fastloenn, ufoerepensjonFraAndreEnnFolketrygden; eier bolig; gift med 18867037043") == (
+        "fastlønn, uførepensjon fra andre enn folketrygden; eier bolig; gift med 18867037043")
+    stories = re.findall(r'<td class="story">([^<]*)</td>', ske_sandbox.client.get("/").text)
+    assert len(stories) == 50
+    assert not [s for s in stories if "loenn" in s or "ufoere" in s]

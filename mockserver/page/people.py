@@ -63,12 +63,23 @@ def search(population: Any, f: Filters) -> list[dict[str, Any]]:
         if f.month is not None and not (life.exists and population.month_available(f.month)
                                         and month_reports(life, f.month)):
             continue
-        out.append({"fnr": life.fnr, "name": life.name, "scenario": life.scenario, "story": life.story,
-                    "born": life.born.isoformat(), "persona": life.fnr in population.personas,
-                    "exists": life.exists})
+        persona = life.fnr in population.personas
+        out.append({"fnr": life.fnr, "name": life.name, "scenario": life.scenario,
+                    "story": life.story if persona else readable(life.story),
+                    "born": life.born.isoformat(), "persona": persona, "exists": life.exists})
         if len(out) >= MAX_RESULTS:
             break
     return out
+
+
+def readable(story: str) -> str:
+    """A crowd story lists income codes (`fastloenn`, `ufoeretrygd`); show them as words."""
+    return re.sub(r"(?<![\w-])[a-z]+(?:[A-Z][a-z]*)*(?![\w-])",
+                  lambda m: teknisk_navn(m.group(0)).lower() if _is_code(m.group(0)) else m.group(0), story)
+
+
+def _is_code(word: str) -> bool:
+    return word != word.lower() or any(pair in word for pair in ("oe", "aa", "ae"))
 
 
 def scenarios(population: Any) -> list[str]:
