@@ -148,7 +148,8 @@ async def token_page(request: Request) -> Response:
             "Grant med feil aud (MP-110)": client.grant(issuer, aud="https://maskinporten.no/"),
             "Grant med ukjent scope (MP-200)": client.grant(issuer, scope="skatteetaten:formue"),
         }
-    return _render(request, "token.html", result=result, text=text[:20000], samples=samples, advice=advice)
+    return _render(request, "token.html", status=400 if result and result.error else 200, result=result,
+                   text=text[:20000], samples=samples, advice=advice)
 
 
 def journal(request: Request) -> Response:
