@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
 
-from . import __version__
 from .canned import Responder
 from .choices import load_choices
 from .clock import DataCalendar
+from .control import routes as control
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
 from .inntekt import routes as inntekt
@@ -23,10 +22,10 @@ from .journal import Journal, Recorder
 from .maskinporten import routes as maskinporten
 from .maskinporten.grant import GrantValidator
 from .maskinporten.keys import KeySet
-from .maskinporten.registry import Registry, demo_client
+from .maskinporten.registry import Registry
 from .maskinporten.tokens import TokenIssuer
+from .page import routes as page
 from .population.world import Population
-from .resources import contracts_dir
 from .rettighetspakker import load_pakker
 from .settings import Settings
 from .sistetilgjengeligeskatteoppgjoer import routes as siste
@@ -68,93 +67,17 @@ class Sandbox:
         return {name: f"{base}/{path}" for name, path in SERVICES.items()}
 
     def reset(self) -> None:
-        """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts."""
+        """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts
+        and runtime personas."""
         self.grants.jti.clear()
         self.journal.clear()
         self.scenarios.clear()
         self.faults.reset()
+        self.population.forget_runtime_personas()
 
 
 def _sandbox(request: Request) -> Sandbox:
     return request.app.state.sandbox
-
-
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "version": __version__})
-
-
-async def info(request: Request) -> Response:
-    sb = _sandbox(request)
-    return JSONResponse({
-        "version": __version__,
-        "seed": sb.settings.seed,
-        "today": sb.population.calendar.today.isoformat(),
-        "population": sb.population.size,
-        "issuer": sb.issuer,
-        "base_urls": sb.base_urls(),
-    })
-
-
-async def journal(request: Request) -> Response:
-    return JSONResponse(_sandbox(request).journal.entries())
-
-
-async def reset(request: Request) -> Response:
-    _sandbox(request).reset()
-    return JSONResponse({"reset": True})
-
-
-async def demo(request: Request) -> Response:
-    return JSONResponse(demo_client(_sandbox(request).settings.seed).as_dict())
-
-
-SEARCH_SCAN_LIMIT = 20_000
-
-
-def people(request: Request) -> Response:
-    """A plain function: Starlette runs it in a thread, so a long search never blocks other calls."""
-    sb = _sandbox(request)
-    try:
-        limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
-    except ValueError:
-        return JSONResponse({"error": "limit must be a whole number"}, status_code=400)
-    scenario = request.query_params.get("scenario")
-    search = request.query_params.get("search")
-    out = []
-    for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
-        out.append(sb.population.summary(life))
-        if len(out) >= limit:
-            break
-    return JSONResponse(out)
-
-
-async def contract(request: Request) -> Response:
-    name = request.path_params["name"]
-    available = {p.name: p for p in contracts_dir().iterdir() if p.suffix in (".yaml", ".md")}
-    path = available.get(name)
-    if path is None:
-        return JSONResponse({"error": f"no contract {name[:80]!r}", "available": sorted(available)}, status_code=404)
-    return FileResponse(path, media_type="application/yaml" if path.suffix == ".yaml" else "text/markdown")
-
-
-async def home(request: Request) -> Response:
-    sb = _sandbox(request)
-    rows = "".join(
-        f"<tr><td><code>{html.escape(p.fnr)}</code></td><td>{html.escape(p.scenario or '')}</td>"
-        f"<td>{html.escape(p.story)}</td></tr>"
-        for p in sb.population.personas.values()
-    )
-    urls = "".join(f"<li>{html.escape(k)}: <code>{html.escape(v)}</code></li>" for k, v in sb.base_urls().items())
-    page = f"""<!doctype html><html lang="no"><head><meta charset="utf-8"><title>ske-sandbox</title></head>
-<body><h1>ske-sandbox {__version__}</h1>
-<p>Offline sandbox of Maskinporten, Summert skattegrunnlag v2 and Inntekt v1
-(rettighetspakke <code>kommuneboligsosialeformaal</code>). Seed {sb.settings.seed},
-data calendar {sb.population.calendar.today.isoformat()}.</p>
-<h2>Base URLs</h2><ul>{urls}</ul>
-<h2>Personas</h2><table><tr><th>fnr</th><th>scenario</th><th>story</th></tr>{rows}</table>
-<p>Control API: <code>/__sandbox/info</code>, <code>/__sandbox/people</code>, <code>/__sandbox/demo-client</code>,
-<code>/__sandbox/journal</code>, <code>/__sandbox/contracts/&lt;name&gt;.yaml</code>.</p></body></html>"""
-    return HTMLResponse(page)
 
 
 UNKNOWN_URL_BY_PREFIX = {
@@ -176,18 +99,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     """Build the sandbox app. `overrides` are Settings fields, e.g. create_app(seed=7, population=100)."""
     settings = settings or Settings(**overrides)
     app = Starlette(routes=[
-        Route("/", home),
+        *page.routes,
         Mount("/maskinporten", routes=maskinporten.routes),
         Mount("/summertskattegrunnlag", routes=ssg.routes),
         Mount("/inntekt", routes=inntekt.routes),
         Mount("/sistetilgjengeligeskatteoppgjoer", routes=siste.routes),
-        Route("/__sandbox/health", health),
-        Route("/__sandbox/info", info),
-        Route("/__sandbox/journal", journal),
-        Route("/__sandbox/reset", reset, methods=["POST"]),
-        Route("/__sandbox/demo-client", demo),
-        Route("/__sandbox/people", people),
-        Route("/__sandbox/contracts/{name}", contract),
+        Mount("/__sandbox", routes=control.routes),
     ], exception_handlers={404: not_found}, middleware=[Middleware(RealHosts), Middleware(Recorder)])
     app.state.sandbox = Sandbox(settings)
     return app

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .identifiers import is_synthetic_orgnr, is_synthetic_person_number
+from .identifiers import InvalidIdentifier, is_synthetic_orgnr, is_synthetic_person_number, parse_person_number
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 Location = tuple[Any, ...]
@@ -80,6 +80,18 @@ def _explain(error: jsonschema.ValidationError) -> str:
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
+    if error.validator == "format" and error.validator_value == "synthetic-fnr" and isinstance(error.instance, str):
+        try:
+            parse_person_number(error.instance)
+            reason = "the birth month must carry + 80, as Test-Norge's numbers do"
+        except InvalidIdentifier as exc:
+            reason = str(exc)
+        return f"{error.instance!r} is not a synthetic fødselsnummer: {reason}"
+    if error.validator == "anyOf" and any(s.get("const") == "last" for s in error.validator_value):
+        return f"{error.instance!r} is not a year: a number 2000–2100, or 'last'"
+    if error.validator in ("minimum", "maximum"):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        return f"{error.instance!r} is not between {low} and {high}"
     if error.validator == "format":
         what = {"synthetic-orgnr": "a synthetic organisation number: 9 digits starting with 2 or 3, valid mod 11",
                 "synthetic-fnr": "a synthetic fødselsnummer: birth month + 80, valid check digits"}
@@ -87,7 +99,8 @@ def _explain(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "type":
-        hint = " (quote numbers that are identifiers, e.g. '310000001')" if error.validator_value == "string" else ""
+        numeric = isinstance(error.instance, int) and not isinstance(error.instance, bool)
+        hint = " (quote numbers that are identifiers, e.g. '310000001')" if numeric else ""
         expected = error.validator_value
         wanted = " or ".join(expected) if isinstance(expected, list) else expected
         article = "an" if str(wanted)[0] in "aeiou" else "a"
@@ -109,3 +122,14 @@ def load(path: Path, name: str, what: str) -> tuple[Any, dict[Location, int]]:
     doc, lines = read_yaml(path, what)
     validate(path, doc, lines, name)
     return doc, lines
+
+
+def check_item(name: str, list_key: str, item: Any, label: str) -> None:
+    """One item of a document's list (a persona posted to the control API) against the same schema."""
+    validator = jsonschema.Draft202012Validator(schema(name), format_checker=_FORMATS)
+    errors = sorted(validator.iter_errors({list_key: [item]}), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        def at(e: jsonschema.ValidationError) -> str:
+            rest = list(e.absolute_path)[2:]
+            return label + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+        raise ConfigError("; ".join(f"{at(e)}: {_explain(e)}" for e in errors[:10]))

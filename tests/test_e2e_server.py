@@ -109,16 +109,26 @@ def test_wheel_ships_contracts_and_fixtures(tmp_path):
     for needed in ("mockserver/_data/contracts/summertskattegrunnlag.yaml",
                    "mockserver/_data/contracts/inntekt.yaml",
                    "mockserver/_data/fixtures/personas.yaml",
-                   "mockserver/_data/fixtures/summertskattegrunnlag-tekniskenavn.json"):
+                   "mockserver/_data/fixtures/summertskattegrunnlag-tekniskenavn.json",
+                   "mockserver/control/openapi.yaml",
+                   "mockserver/page/templates/base.html",
+                   "mockserver/page/templates/person.html",
+                   "mockserver/page/static/page.js",
+                   "mockserver/page/static/designsystemet/designsystemet.css",
+                   "mockserver/page/static/designsystemet/LICENSE-designsystemet-css"):
         assert needed in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
     probe = ("import mockserver.resources as r, mockserver.app as a;"
+             "from starlette.testclient import TestClient;"
              "print(r.contracts_dir()); app = a.create_app(population=10);"
-             "print(len(app.state.sandbox.population.personas))")
+             "print(len(app.state.sandbox.population.personas));"
+             "c = TestClient(app); print(c.get('/').status_code, c.get('/static/page.css').status_code,"
+             " c.get('/__sandbox/openapi.yaml').status_code)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
-    contracts_path, personas = out.stdout.split()
+    contracts_path, personas, *statuses = out.stdout.split()
     assert contracts_path.startswith(str(target))
     assert int(personas) >= 20
+    assert statuses == ["200", "200", "200"]  # the page and the control document answer from the wheel

@@ -370,7 +370,7 @@ def test_every_persona_is_listed_in_the_readme():
     ({"skjermet": "helt"}, r"personas\[0\]\.skjermet: 'helt' is not one of"),
     ({"inntekt": "2025"}, r"personas\[0\]\.inntekt: '2025' is not one of aarsrevisjon2025"),
     ({"skatteoppgjoersdato": True}, r"personas\[0\]\.skatteoppgjoersdato: False was expected"),
-    ({"pensjonspremie": 2}, r"personas\[0\]\.pensjonspremie: 2 is greater than the maximum of 0.5"),
+    ({"pensjonspremie": 2}, r"personas\[0\]\.pensjonspremie: 2 is not between 0 and 0.5"),
 ])
 def test_a_persona_with_an_unknown_shape_is_refused(tmp_path: Path, entry: dict, fragment: str):
     from mockserver.population.personas import PersonaError, load_personas

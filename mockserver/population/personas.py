@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..configfiles import ConfigError, load, where
+from ..configfiles import ConfigError, check_item, load, where
 from ..identifiers import InvalidIdentifier, parse_person_number
 from ..resources import fixtures_dir
 from .life import ARCHETYPES
@@ -88,37 +88,40 @@ def _years(value: Any, last_year: int, where: str) -> frozenset[int]:
     return frozenset(years)
 
 
+
+
+def parse_persona(entry: Any, where: str, checked: bool = False) -> Persona:
+    """One entry of a personas file (or a control API body): its types by the published schema (unless the
+    whole file was `checked` already), then what a schema cannot say."""
+    if not checked:
+        try:
+            check_item("personas", "personas", entry, where)
+        except ConfigError as exc:
+            raise PersonaError(str(exc)) from exc
+    fnr = str(entry["fnr"])
+    try:
+        pn = parse_person_number(fnr)
+    except InvalidIdentifier as exc:
+        raise PersonaError(f"{where}: {fnr[:20]}: {exc}") from exc
+    if not pn.synthetic:
+        raise PersonaError(f"{where}: {fnr} is not synthetic (month + 80 required)")
+    if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
+        raise PersonaError(f"{where}: unknown archetype {str(entry['archetype'])[:40]!r}; use one of "
+                           f"{', '.join(sorted(KNOWN_ARCHETYPES))}")
+    for key, allowed in SHAPES.items():
+        if key in entry and entry[key] not in allowed:
+            raise PersonaError(f"{where}: {key} must be one of {allowed}")
+    return Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry))
+
+
 def load_personas(path: Path | None = None) -> list[Persona]:
     path = path or fixtures_dir() / "personas.yaml"
     try:
         doc, lines = load(path, "personas", "personas")
     except ConfigError as exc:
         raise PersonaError(str(exc)) from exc
-    out = []
-    for i, entry in enumerate(doc.get("personas") or []):
-        here = where(path, lines, ("personas", i))
-        if not isinstance(entry, dict) or "fnr" not in entry:
-            raise PersonaError(f"{here}: needs fnr")
-        unknown = set(entry) - KNOWN_KEYS
-        if unknown:
-            raise PersonaError(f"{here}: unknown field(s) {sorted(unknown)}")
-        fnr = str(entry["fnr"])
-        try:
-            pn = parse_person_number(fnr)
-        except InvalidIdentifier as exc:
-            raise PersonaError(f"{here}: {fnr}: {exc}") from exc
-        if not pn.synthetic:
-            raise PersonaError(f"{here}: {fnr} is not synthetic (month + 80 required)")
-        if entry.get("archetype", "employee") not in KNOWN_ARCHETYPES:
-            raise PersonaError(f"{here}: unknown archetype {entry['archetype']!r}")
-        for key, allowed in SHAPES.items():
-            if key in entry and entry[key] not in allowed:
-                raise PersonaError(f"{here}: {key} must be one of {allowed}")
-        premie = entry.get("pensjonspremie", 0)
-        if isinstance(premie, bool) or not isinstance(premie, int | float) or not 0 <= premie <= 0.5:
-            raise PersonaError(f"{here}: pensjonspremie must be a share between 0 and 0.5")
-        out.append(Persona(fnr, entry.get("scenario"), str(entry.get("story", "")), dict(entry)))
-    return out
+    return [parse_persona(entry, where(path, lines, ("personas", i)), checked=True)
+            for i, entry in enumerate(doc.get("personas") or [])]
 
 
 def persona_years(persona: Persona, key: str, last_year: int) -> frozenset[int]:

@@ -13,7 +13,7 @@ from ..choices import Choices
 from ..clock import DataCalendar
 from ..identifiers import parse_person_number
 from .life import FIRST_MONTH, Life, Month, build_life
-from .personas import Persona, load_personas, persona_years
+from .personas import Persona, PersonaError, load_personas, persona_years
 from .reports import month_reports
 from .settlement import ajourhold, grunnlag, settlement_date, submission_date
 from .slots import NumberIndex
@@ -41,7 +41,28 @@ class Population:
         if personas_file is not None:
             personas += load_personas(personas_file)
         self.personas: dict[str, Persona] = {p.fnr: p for p in personas}
+        self._loaded = dict(self.personas)
         self._life = lru_cache(maxsize=4096)(self._build)
+
+    def add_persona(self, persona: Persona) -> None:
+        """Add or override a persona at runtime; cached lives are dropped, as a spouse's may point here.
+        A persona whose life cannot be built is refused and the previous one kept."""
+        previous = self.personas.get(persona.fnr)
+        self.personas[persona.fnr] = persona
+        self._life.cache_clear()
+        try:
+            self.lookup(persona.fnr)
+        except Exception as exc:  # any combination the life builder rejects is the caller's error
+            if previous is None:
+                del self.personas[persona.fnr]
+            else:
+                self.personas[persona.fnr] = previous
+            self._life.cache_clear()
+            raise PersonaError(f"persona {persona.fnr} cannot be built: {exc}") from exc
+
+    def forget_runtime_personas(self) -> None:
+        self.personas = dict(self._loaded)
+        self._life.cache_clear()
 
     # -- identity -------------------------------------------------------------------------------
     def index_of(self, fnr: str) -> int | None:
@@ -115,7 +136,7 @@ class Population:
         """Personas in file order, then the crowd by index (shadowed numbers skipped); `scan` bounds
         how many of the crowd a search looks at."""
         needle = search.lower() if search else None
-        for persona in self.personas.values():
+        for persona in list(self.personas.values()):  # the control API may add one meanwhile
             if not persona.exists:
                 life = self.stub(persona)
             else:

@@ -1,0 +1,1 @@
+"""The onboarding web page: its own routes, templates and static files."""
