@@ -16,6 +16,7 @@ from . import __version__
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
+from .hardening import BodyLimit, ControlGuard
 from .inntekt import routes as inntekt
 from .journal import Journal, Recorder
 from .maskinporten import routes as maskinporten
@@ -91,7 +92,8 @@ async def info(request: Request) -> Response:
     })
 
 
-async def journal(request: Request) -> Response:
+def journal(request: Request) -> Response:
+    """A plain function (run in a thread): verdicts for a full journal take a while and must not stall calls."""
     return JSONResponse(_sandbox(request).journal.entries())
 
 
@@ -184,6 +186,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/__sandbox/demo-client", demo),
         Route("/__sandbox/people", people),
         Route("/__sandbox/contracts/{name}", contract),
-    ], exception_handlers={404: not_found}, middleware=[Middleware(RealHosts), Middleware(Recorder)])
+    ], exception_handlers={404: not_found}, middleware=[
+        Middleware(ControlGuard), Middleware(RealHosts), Middleware(Recorder), Middleware(BodyLimit)])
     app.state.sandbox = Sandbox(settings)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--enforce-concurrency", action="store_true",
                        help="answer 429 past 5 concurrent calls per API per consumer org")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
+                       help="token the control API /__sandbox/* wants (env SKE_SANDBOX_ADMIN_TOKEN); "
+                       "required when bound to anything but loopback")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=1)
@@ -121,6 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .hardening import is_loopback, uvicorn_options
     from .settings import Settings
 
     settings = Settings(
@@ -128,8 +133,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         base_url=args.public_url or f"http://{args.host}:{args.port}", clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
-        enforce_concurrency=args.enforce_concurrency,
+        enforce_concurrency=args.enforce_concurrency, admin_token=args.admin_token,
     )
+    if not args.admin_token and not is_loopback(args.host):
+        print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
+              "the network; start with --admin-token TOKEN (or SKE_SANDBOX_ADMIN_TOKEN)", file=sys.stderr)
+        return 2
     app = create_app(settings)
     sandbox = app.state.sandbox
     print(f"ske-sandbox {__version__}  seed={args.seed}  today={sandbox.population.calendar.today}  "
@@ -137,7 +146,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    guard = "wants the admin token" if args.admin_token else "answers on loopback only, no admin token"
+    print(f"  {'control API /__sandbox/':34s} {guard}; cross-origin changes refused", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                **uvicorn_options(settings))
     return 0
 
 
