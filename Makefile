@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SEED ?= 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench reliability clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# hostile clients against a real server on loopback; SIZE=--small for the CI size
+reliability: install
+	$(BIN)/python bench/reliability.py $(SIZE)
 
 clean:
 	rm -rf $(VENV) build dist

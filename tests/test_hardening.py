@@ -268,3 +268,17 @@ def test_serve_passes_the_limits_to_uvicorn_and_says_the_control_api_is_guarded(
     assert seen["h11_max_incomplete_event_size"] == uvicorn_options()["h11_max_incomplete_event_size"]
     assert seen["http"].max_head == 64 * 1024 and seen["timeout_keep_alive"] == 5
     assert "wants the admin token" in capsys.readouterr().out
+
+
+# --- the journal keeps bounded entries -------------------------------------------------------------------
+def test_journal_keeps_huge_claims_as_a_mark_and_reads_after_a_huge_time(box):
+    box.sandbox.reset()
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": box.grant(exp=10**400, pad="a" * 30_000)}
+    assert box.client.post("/maskinporten/token", data=form).status_code == 400
+    r = box.client.get("/__sandbox/journal")
+    assert r.status_code == 200
+    entry = r.json()[-1]
+    assert entry["grant"]["claims"]["pad"] == "<30002 bytes, not kept>"
+    assert len(r.content) < 8 * 1024
+    assert any("iat and exp" in p for p in entry["problems"])

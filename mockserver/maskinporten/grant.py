@@ -76,7 +76,9 @@ def _claims_without_verification(assertion: str) -> tuple[dict[str, Any], dict[s
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if not is_time(value):  # also 10**400, which float() cannot take
-        raise auth_failed("MP-130", f"Invalid JWT. Missing, non-numeric or out-of-range claim {name}")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        raise auth_failed("MP-130", f"Invalid JWT. Claim {name} out of range" if numeric
+                          else f"Invalid JWT. Missing or non-numeric claim {name}")
     return float(value)
 
 
