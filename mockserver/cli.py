@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
     conformance.add_argument("--url", default="http://127.0.0.1:8080", help="the running sandbox's address")
     conformance.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
+    conformance.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
+                             help="the server's admin token, if it has one (env SKE_SANDBOX_ADMIN_TOKEN)")
 
     client = sub.add_parser("client", help="Maskinporten client tools")
     csub = client.add_subparsers(dest="client_command", required=True)
@@ -238,7 +240,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
     url = f"{args.url.rstrip('/')}/__sandbox/journal"
     try:
-        r = httpx.get(url, timeout=30)
+        r = httpx.get(url, timeout=30, headers={"X-Ske-Sandbox-Admin": args.admin_token} if args.admin_token else {})
         r.raise_for_status()
         entries = r.json()
     except (httpx.HTTPError, ValueError) as exc:

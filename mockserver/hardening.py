@@ -250,20 +250,17 @@ def _same_origin(origin: str, base_url: str) -> bool:
 
 
 def raise_open_files_limit() -> int:
-    """Raise the soft limit on open files to the hard limit (idle sockets must not starve the server);
-    returns the limit in force."""
+    """Raise the soft limit on open files to the hard limit, so idle sockets cannot starve the server of
+    descriptors; returns the limit in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY:
-        target = hard if soft != resource.RLIM_INFINITY else soft
-    else:
-        target = hard
-    if soft != target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):
-            pass
-    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return target
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        return soft
+    return target
 
 
 class GuardedH11(H11Protocol):
@@ -315,7 +312,8 @@ class GuardedH11(H11Protocol):
         return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
 
     def _shed_idle(self) -> None:
-        excess = len(self.connections) - self.max_connections
+        # down to 90 % at once, so a flood of connections costs one scan per hundred, not one each
+        excess = len(self.connections) - int(self.max_connections * 0.9)
         idle = sorted((c for c in self.connections if c is not self and isinstance(c, GuardedH11) and c._idle()),
                       key=lambda c: c._last)
         for other in idle[:excess]:

@@ -282,3 +282,15 @@ def test_journal_keeps_huge_claims_as_a_mark_and_reads_after_a_huge_time(box):
     assert entry["grant"]["claims"]["pad"] == "<30002 bytes, not kept>"
     assert len(r.content) < 8 * 1024
     assert any("iat and exp" in p for p in entry["problems"])
+
+
+def test_conformance_reads_a_guarded_journal_with_the_token(capsys, monkeypatch):
+    from support import running_server
+
+    monkeypatch.delenv("SKE_SANDBOX_ADMIN_TOKEN", raising=False)
+    with running_server("--admin-token", "t0ken", "--population", "20", "--today", "2026-11-27") as base:
+        assert httpx.get(f"{base}/__sandbox/journal").status_code == 401
+        assert cli.main(["conformance", "--url", base]) == 2
+        assert cli.main(["conformance", "--url", base, "--admin-token", "t0ken"]) == 0
+        monkeypatch.setenv("SKE_SANDBOX_ADMIN_TOKEN", "t0ken")
+        assert cli.main(["conformance", "--url", base]) == 0
