@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SEED ?= 1
 
-.PHONY: install install-runtime run test lint bench clean
+.PHONY: install install-runtime run test lint bench reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# hostile clients against a real server on loopback; SIZE=--small for the CI size
+reliability: install
+	$(BIN)/python bench/reliability.py $(SIZE)
 
 clean:
 	rm -rf $(VENV) build dist

@@ -17,6 +17,7 @@ from .clock import DataCalendar
 from .control import routes as control
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
+from .hardening import BodyLimit, ControlGuard
 from .inntekt import routes as inntekt
 from .journal import Journal, Recorder
 from .maskinporten import routes as maskinporten
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Mount("/inntekt", routes=inntekt.routes),
         Mount("/sistetilgjengeligeskatteoppgjoer", routes=siste.routes),
         Mount("/__sandbox", routes=control.routes),
-    ], exception_handlers={404: not_found}, middleware=[Middleware(RealHosts), Middleware(Recorder)])
+    ], exception_handlers={404: not_found}, middleware=[
+        Middleware(ControlGuard), Middleware(RealHosts), Middleware(Recorder), Middleware(BodyLimit)])
     app.state.sandbox = Sandbox(settings)
     return app

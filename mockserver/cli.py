@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                       "trace"])
     serve.add_argument("--ready-file", type=Path,
                        help="write the address, port and base URLs as JSON here once the server answers")
+    serve.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
+                       help="token the control API /__sandbox/* wants (env SKE_SANDBOX_ADMIN_TOKEN); "
+                       "required when bound to anything but loopback")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=1)
@@ -120,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
     conformance.add_argument("--url", default="http://127.0.0.1:8080", help="the running sandbox's address")
     conformance.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
+    conformance.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
+                             help="the server's admin token, if it has one (env SKE_SANDBOX_ADMIN_TOKEN)")
 
     client = sub.add_parser("client", help="Maskinporten client tools")
     csub = client.add_subparsers(dest="client_command", required=True)
@@ -199,8 +204,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .hardening import is_loopback, uvicorn_options
     from .settings import Settings
 
+    if not args.admin_token and not is_loopback(args.host):
+        print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
+              "the network; start with --admin-token TOKEN (or SKE_SANDBOX_ADMIN_TOKEN)", file=sys.stderr)
+        return 2
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
@@ -218,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         base_url=public, clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
-        enforce_concurrency=args.enforce_concurrency, choices_file=args.choices,
+        enforce_concurrency=args.enforce_concurrency, choices_file=args.choices, admin_token=args.admin_token,
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
@@ -231,6 +241,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
+    guard = "wants the admin token" if args.admin_token else "answers on loopback only, no admin token"
+    print(f"  {'control API /__sandbox/':34s} {guard}; cross-origin changes refused", flush=True)
     ready = {"url": public, "listening": listening, "port": port, "issuer": sandbox.issuer,
              "base_urls": sandbox.base_urls(), "pid": os.getpid()}
 
@@ -242,7 +254,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 if args.ready_file:
                     args.ready_file.write_text(json.dumps(ready, indent=2) + "\n")
 
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **uvicorn_options(settings))
     Announcing(config).run(sockets=[sock])
     return 0
 
@@ -402,7 +414,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
     url = f"{args.url.rstrip('/')}/__sandbox/journal"
     try:
-        r = httpx.get(url, timeout=30)
+        r = httpx.get(url, timeout=30, headers={"X-Ske-Sandbox-Admin": args.admin_token} if args.admin_token else {})
         r.raise_for_status()
         entries = r.json()
     except (httpx.HTTPError, ValueError) as exc:

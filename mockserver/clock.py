@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -45,3 +46,12 @@ class DataCalendar:
             if self.month_available(y, m):
                 return y, m
         raise AssertionError("unreachable: a month two back is always complete")
+
+
+MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z; JWT times beyond it are refused, not converted
+
+
+def is_time(value: Any) -> bool:
+    """A JWT NumericDate we can compare: a number (not bool, NaN or infinite) within year 1..9999.
+    Compared as given, so a huge integer such as 10**400 never overflows a float."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and -MAX_TIME <= value <= MAX_TIME

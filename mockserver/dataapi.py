@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,16 +73,37 @@ def parse_latency(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+SERVICE_TIME = 0.1  # seconds: a call holds its concurrency slot at least this long (see contracts/README.md)
+
+
+@dataclass
+class Slot:
+    """One call's claim on its consumer org's concurrency budget for one API."""
+
+    key: tuple[str, str]
+    connection: Any
+    started: float
+    until: float = math.inf  # while the call runs
+
+
 @dataclass
 class Faults:
-    """Server-wide realism: latency, a seeded error rate, and the 5-concurrent-calls limit."""
+    """Server-wide realism: latency, a seeded error rate, and the 5-concurrent-calls limit.
+
+    The limit counts calls the way the gateway sees them: a call holds its slot while it runs and, after
+    the sandbox's quick answer, until `service_time` has passed since it began, as it would behind the real
+    service. A connection's next call frees its previous slot at once: an HTTP/1.1 connection carries one
+    call at a time, so a client calling in series never counts twice.
+    """
 
     seed: int = 1
     latency: tuple[float, float] | None = None
     fault_rate: float = 0.0
     enforce_concurrency: bool = False
+    service_time: float = SERVICE_TIME
+    now: Callable[[], float] = time.monotonic
     _rng: random.Random = field(init=False)
-    _inflight: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
+    _slots: dict[tuple[str, str], list[Slot]] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -90,7 +113,8 @@ class Faults:
 
     def reset(self) -> None:
         self._rng = random.Random(f"{self.seed}:faults")
-        self._inflight.clear()
+        with self._lock:
+            self._slots.clear()
 
     def delay(self) -> float:
         if self.latency is None:
@@ -104,21 +128,23 @@ class Faults:
         with self._lock:
             return self._rng.random() < self.fault_rate
 
-    def acquire(self, api: str, org: str) -> bool:
+    def acquire(self, api: str, org: str, connection: Any = None) -> Slot | None:
+        """A slot for one call, or None when `org` already has 5 calls to `api` in flight."""
+        slot = Slot((api, org), connection, self.now())
         if not self.enforce_concurrency:
-            return True
+            return slot
         with self._lock:
-            n = self._inflight.get((api, org), 0)
-            if n >= CONCURRENCY_LIMIT:
-                return False
-            self._inflight[(api, org)] = n + 1
-            return True
+            held = [s for s in self._slots.get(slot.key, ()) if s.until > slot.started
+                    and not (connection is not None and s.connection == connection and s.until != math.inf)]
+            self._slots[slot.key] = held
+            if len(held) >= CONCURRENCY_LIMIT:
+                return None
+            held.append(slot)
+            return slot
 
-    def release(self, api: str, org: str) -> None:
-        if not self.enforce_concurrency:
-            return
+    def release(self, slot: Slot) -> None:
         with self._lock:
-            self._inflight[(api, org)] = max(0, self._inflight.get((api, org), 1) - 1)
+            slot.until = max(self.now(), slot.started + self.service_time)
 
 
 def authenticate(request: Request, api: ApiSpec) -> Caller:
@@ -194,7 +220,7 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
     sandbox = request.app.state.sandbox
     korrelasjonsid = str(uuid.uuid4())
     caller: Caller | None = None
-    acquired = False
+    slot = None
     try:
         media, acceptable = choose_media_type(request.headers.get("accept")), True
     except NotAcceptable:
@@ -205,8 +231,8 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
             raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
         forced, slow = _scenario(request, api)
         # a call is in flight for its whole duration, delays included
-        acquired = sandbox.faults.acquire(api.name, caller.consumer)
-        if not acquired:
+        slot = sandbox.faults.acquire(api.name, caller.consumer, request.scope.get("client"))
+        if slot is None:
             raise too_many(api)
         delay = slow + sandbox.faults.delay()
         if delay:
@@ -232,8 +258,8 @@ async def serve(request: Request, api: ApiSpec, produce: Callable[[Caller, str],
         log.exception("unexpected error in %s", api.name)
         return error_response(api.errors("unexpected"), media, korrelasjonsid)
     finally:
-        if acquired and caller is not None:
-            sandbox.faults.release(api.name, caller.consumer)
+        if slot is not None:
+            sandbox.faults.release(slot)
 
 
 def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:

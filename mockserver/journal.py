@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
+import json
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ from .environments import PREFIXES, environment_of
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
 MAX_FORM = 64 * 1024
+MAX_CLAIMS, MAX_CLAIM = 40, 1024  # a grant or token's decoded claims are client-controlled as well
 _SERVICE_BY_PREFIX = {prefix: service for service, prefix in PREFIXES.items()}
 
 
@@ -35,9 +37,20 @@ def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         return None
     if not isinstance(claims, dict):
         return None
+    header, claims = _bounded(header), _bounded(claims)
     if isinstance(header.get("x5c"), list):  # certificates are public but long: keep a short mark
         header = {**header, "x5c": [f"<certificate, {_der_size(c)} bytes>" for c in header["x5c"]]}
     return header, claims
+
+
+def _bounded(doc: dict[str, Any]) -> dict[str, Any]:
+    """A token's header or claims as kept: client-controlled, so at most MAX_CLAIMS names, each value that
+    takes more than MAX_CLAIM bytes as JSON replaced by a short mark (x5c is shortened separately)."""
+    out: dict[str, Any] = {}
+    for name, value in itertools.islice(doc.items(), MAX_CLAIMS):
+        size = 0 if name == "x5c" and isinstance(value, list) else len(json.dumps(value, default=str))
+        out[str(name)[:100]] = value if size <= MAX_CLAIM else f"<{size} bytes, not kept>"
+    return out
 
 
 def _der_size(cert: Any) -> int:
@@ -183,8 +196,6 @@ class Recorder:
 
 def _error_of(body: bytes) -> tuple[str | None, str | None]:
     """(kode, melding) of an error body, JSON only; XML errors keep the outcome the handler noted."""
-    import json
-
     try:
         doc = json.loads(body)
     except ValueError:

@@ -25,6 +25,7 @@ class Settings:
     latency: tuple[float, float] | None = None
     fault_rate: float = 0.0
     enforce_concurrency: bool = False
+    admin_token: str | None = None  # when set, the control API (/__sandbox/*) wants it
     clock: Clock = field(default_factory=Clock)
 
     @property

@@ -27,7 +27,8 @@ def test_port_0_announces_the_real_port_and_uses_it_for_the_issuer(tmp_path):
 
 
 def test_a_wildcard_bind_uses_localhost_and_warns():
-    cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--host", "0.0.0.0", "--port", "0", "--population", "10"]
+    cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--host", "0.0.0.0", "--port", "0", "--population", "10",
+           "--admin-token", "s3cret"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert proc.stdout is not None and proc.stderr is not None

@@ -12,6 +12,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..clock import is_time
 from ..environments import BASE_PATHS
 from ..identifiers import InvalidIdentifier, parse_person_number
 from ..maskinporten.grant import ALLOWED_ALGS, GRANT_TYPE, MAX_LIFETIME, SKEW
@@ -165,6 +166,11 @@ def _token_request(entry: dict[str, Any]) -> list[str]:
     return out + grant_problems(grant["header"], grant["claims"], entry.get("issuer", ""), entry.get("server_time"))
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def grant_problems(header: dict[str, Any], claims: dict[str, Any], issuer: str, now: float | None) -> list[str]:
     """Maskinporten's rules for the grant itself, every broken one listed (the server stops at the first)."""
     out = []
@@ -185,10 +191,9 @@ def grant_problems(header: dict[str, Any], claims: dict[str, Any], issuer: str, 
     if not isinstance(scope, str) or not scope.split():
         out.append(f"the grant's scope is {scope!r}; Maskinporten wants a space-separated string of scopes")
     iat, exp = claims.get("iat"), claims.get("exp")
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (iat, exp))
-    if not numeric:
-        out.append(f"the grant's iat and exp are {iat!r} and {exp!r}; Maskinporten wants both, as seconds since "
-                   "the epoch")
+    if not (is_time(iat) and is_time(exp)):  # also keeps 10**400 away from float formatting below
+        out.append(f"the grant's iat and exp are {_short(iat)} and {_short(exp)}; Maskinporten wants both, "
+                   "as seconds since the epoch")
         return out
     if exp - iat > MAX_LIFETIME:
         out.append(f"the grant lives {exp - iat:g} s (exp − iat); Maskinporten allows at most {MAX_LIFETIME} s")

@@ -48,7 +48,8 @@ async def info(request: Request) -> Response:
     })
 
 
-async def journal(request: Request) -> Response:
+def journal(request: Request) -> Response:
+    """A plain function (run in a thread): verdicts for a full journal take a while and must not stall calls."""
     sb = _sandbox(request)
     if request.method == "DELETE":
         sb.journal.clear()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
 
-from ..clock import Clock
+from ..clock import Clock, is_time
 from ..identifiers import InvalidIdentifier, parse_person_number
 from .businessca import issued_by_ca
 from .errors import GrantError, auth_failed, invalid_request
@@ -79,8 +78,10 @@ def _claims_without_verification(assertion: str) -> tuple[dict[str, Any], dict[s
 
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise auth_failed("MP-130", f"Invalid JWT. Missing or non-numeric claim {name}")
+    if not is_time(value):  # also 10**400, which float() cannot take
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        raise auth_failed("MP-130", f"Invalid JWT. Claim {name} out of range" if numeric
+                          else f"Invalid JWT. Missing or non-numeric claim {name}")
     return float(value)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from typing import Any
 
 import jwt
 
-from ..clock import Clock
+from ..clock import Clock, is_time
 from .grant import ValidGrant
 from .keys import KeySet
 
@@ -88,8 +87,8 @@ def verify_access_token(token: str, issuer: str, keys: KeySet, clock: Clock) -> 
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"tokenet kunne ikke valideres: {exc}") from exc
     exp, iat = claims["exp"], claims["iat"]
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (exp, iat)):
-        raise InvalidToken("exp og iat må være tall")
+    if not (is_time(exp) and is_time(iat)):
+        raise InvalidToken("exp og iat må være tall (sekunder siden 1970, før år 10000)")
     if exp <= clock.now():
         raise InvalidToken("tokenet er utløpt")
     if iat > clock.now() + 10:
