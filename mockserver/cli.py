@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,9 +51,17 @@ def _population_size(text: str) -> int:
     return value
 
 
+def _env(name: str, default: str | None = None) -> str | None:
+    """An option's default from SKE_SANDBOX_<NAME>, so a container (or a CI service, which takes no
+    arguments) is configured by its environment; argparse still checks the value with the option's type."""
+    return os.environ.get(f"SKE_SANDBOX_{name}") or default
+
+
 def _world_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic world (default 1)")
-    p.add_argument("--today", type=_date, help="data calendar date YYYY-MM-DD (default: the real date)")
+    p.add_argument("--seed", type=int, default=_env("SEED", "1"),
+                   help="seed of the synthetic world (default 1; env SKE_SANDBOX_SEED)")
+    p.add_argument("--today", type=_date, default=_env("TODAY"),
+                   help="data calendar date YYYY-MM-DD (default: the real date; env SKE_SANDBOX_TODAY)")
     p.add_argument("--population", type=_population_size, default=5000,
                    help="size of the generated crowd (default 5000, at most 1,288,000)")
     p.add_argument("--personas", type=Path, help="YAML file with extra personas")
@@ -65,8 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the sandbox HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--public-url", help="address clients use, if not http://HOST:PORT (sets the issuer)")
+    serve.add_argument("--port", type=int, help="default 8080, or 443 with --real-hosts")
+    serve.add_argument("--public-url", default=_env("PUBLIC_URL"),
+                       help="address clients use, if not http://HOST:PORT (sets the issuer; "
+                            "env SKE_SANDBOX_PUBLIC_URL)")
+    serve.add_argument("--real-hosts", action="store_true",
+                       help="serve TLS for the real hostnames (test.maskinporten.no, …) with the CA of --ca")
+    serve.add_argument("--ca", type=Path, default=_env("CA"),
+                       help="CA directory from `ske-sandbox ca` (with --real-hosts; env SKE_SANDBOX_CA)")
     _world_options(serve)
     serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
     serve.add_argument("--rettighetspakker", type=Path, help="YAML file of rettighetspakke filters")
@@ -79,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--seed", type=int, default=_env("SEED", "1"), help="default 1; env SKE_SANDBOX_SEED")
     demo.add_argument("--json", action="store_true")
 
     people = sub.add_parser("people", help="list the synthetic people")
@@ -93,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     person.add_argument("fnr")
     _world_options(person)
     person.add_argument("--json", action="store_true")
+
+    ca = sub.add_parser("ca", help="make a local CA for --real-hosts: ca.pem, truststore.p12, server certificate")
+    ca.add_argument("--out", type=Path, required=True, help="directory to write the CA into")
+    ca.add_argument("--force", action="store_true", help="replace a CA already in --out")
 
     conformance = sub.add_parser(
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
@@ -123,9 +142,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .settings import Settings
 
+    tls = _real_hosts_tls(args)
+    if args.port is None:
+        args.port = 443 if args.real_hosts else 8080
+    scheme = "https" if tls else "http"
     settings = Settings(
         seed=args.seed, today=args.today, population=args.population,
-        base_url=args.public_url or f"http://{args.host}:{args.port}", clients_file=args.clients,
+        base_url=args.public_url or f"{scheme}://{args.host}:{args.port}", clients_file=args.clients,
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency,
@@ -137,7 +160,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    if tls:
+        from .environments import TEST
+
+        print(f"  real hostnames over TLS (trust {args.ca / 'ca.pem'}), e.g. {TEST.issuer}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, **tls)
+    return 0
+
+
+def _real_hosts_tls(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's TLS options for --real-hosts: the leaf certificate of the CA directory (made if absent)."""
+    if not args.real_hosts:
+        return {}
+    from .localca import CAError, CAFiles, ensure_leaf
+
+    if args.ca is None:
+        raise CAError("--real-hosts needs --ca DIR (make one with `ske-sandbox ca --out DIR`)")
+    cert, key = ensure_leaf(CAFiles(args.ca))
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+
+
+def cmd_ca(args: argparse.Namespace) -> int:
+    from .localca import TRUSTSTORE_PASSWORD, make_ca
+
+    files, how = make_ca(args.out, force=args.force)
+    print(f"{files.cert}: the CA certificate, for clients to trust (PEM)")
+    print(f"{files.truststore}: the same as a PKCS#12 truststore for Java and .NET, password {TRUSTSTORE_PASSWORD!r}")
+    if how == "certificate bag":
+        print("  neither keytool nor cryptography ≥ 45 was found: the truststore is a plain certificate bag that "
+              ".NET, OpenSSL and curl take; for Java import ca.pem with `keytool -importcert -storetype PKCS12`")
+    print(f"{files.leaf_cert}, {files.leaf_key.name}: the server certificate for every real hostname")
+    print(f"{files.key}: the CA's private key, which stays with the sandbox")
     return 0
 
 
@@ -243,10 +296,11 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": cmd_demo_client, "people": cmd_people,
             "person": cmd_person,
-            "client": cmd_client_new}
+            "client": cmd_client_new, "ca": cmd_ca}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .localca import CAError
     from .maskinporten.registry import RegistryError
     from .population.personas import PersonaError
     from .rettighetspakker import PakkeError
@@ -254,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (RegistryError, PersonaError, PakkeError, OSError) as exc:
+    except (RegistryError, PersonaError, PakkeError, CAError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
