@@ -87,7 +87,7 @@ def _java_client(work: Path, ca_dir: Path) -> dict:
         return {"skipped": "java is not installed"}
     done = subprocess.run(
         [java, f"-Djavax.net.ssl.trustStore={ca_dir / 'truststore.p12'}", "-Djavax.net.ssl.trustStorePassword=changeit",
-         "-Djavax.net.ssl.trustStoreType=PKCS12", str(Path(__file__).with_name("RealHostsProbe.java")), ISSUER],
+         "-Djavax.net.ssl.trustStoreType=PKCS12", str(ROOT / "examples" / "compose" / "RealHostsProbe.java"), ISSUER],
         capture_output=True, text=True, timeout=180, cwd=work)
     return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-3000:]}
 
