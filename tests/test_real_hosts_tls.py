@@ -127,13 +127,17 @@ def test_options_take_their_defaults_from_the_environment(monkeypatch, capsys):
     assert exit_.value.code == 2 and "invalid int value: 'many'" in capsys.readouterr().err
 
 
+# a pid namespace too, so that nothing started inside outlives the test, even on a timeout
+UNSHARE = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child"]
+
+
 def _namespace_reason() -> str | None:
     if os.geteuid() != 0:
         return "needs root for `unshare --net --mount` and a bind mount over /etc/hosts"
     for tool in ("unshare", "ip", "mount"):
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed"
-    probe = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", "ip link set lo up && mount --bind "
+    probe = subprocess.run([*UNSHARE, "sh", "-c", "ip link set lo up && mount --bind "
                             "/etc/hosts /etc/hosts"], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
         return f"private network and mount namespaces are not permitted here: {probe.stderr.strip()}"
@@ -149,8 +153,8 @@ def test_an_unchanged_client_uses_the_real_urls_and_trusts_only_the_exported_ca(
         (tmp_path / "ca" / leaf).unlink()
     (tmp_path / "demo-client.json").write_text(_cli("demo-client", "--json").stdout)
     (tmp_path / "hosts").write_text("127.0.0.1 localhost " + " ".join(sorted(REAL_HOSTS)) + "\n")
-    done = subprocess.run(["unshare", "--net", "--mount", sys.executable, str(ROOT / "tests" / "real_hosts_client.py"),
-                           str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    done = subprocess.run([*UNSHARE, sys.executable, str(ROOT / "tests" / "real_hosts_client.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\nserver:\n{log}"
     assert (tmp_path / "ca" / "server.pem").exists()
