@@ -1,4 +1,4 @@
-"""`ske-sandbox` command line: serve, conformance, demo-client, people, person, client new."""
+"""`ske-sandbox` command line: serve, conformance, demo-client, people, person, client new, ca."""
 
 from __future__ import annotations
 
