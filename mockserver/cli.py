@@ -185,7 +185,8 @@ def cmd_ca(args: argparse.Namespace) -> int:
 
     files, how = make_ca(args.out, force=args.force)
     print(f"{files.cert}: the CA certificate, for clients to trust (PEM)")
-    print(f"{files.truststore}: the same as a PKCS#12 truststore for Java and .NET, password {TRUSTSTORE_PASSWORD!r}")
+    print(f"{files.truststore}: the same as a PKCS#12 truststore for Java and .NET, password {TRUSTSTORE_PASSWORD!r} "
+          f"(written by {'cryptography' if how == 'certificate bag' else how})")
     if how == "certificate bag":
         print("  neither keytool nor cryptography ≥ 45 was found: the truststore is a plain certificate bag that "
               ".NET, OpenSSL and curl take; for Java import ca.pem with `keytool -importcert -storetype PKCS12`")
