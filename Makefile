@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SEED ?= 1
 
-.PHONY: install install-runtime run test lint bench reliability clean
+.PHONY: install install-runtime run test lint bench reliability clean wheelhouse image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,18 @@ bench: install
 reliability: install
 	$(BIN)/python bench/reliability.py $(SIZE)
 
+# The container image (see the Containerfile): `make image` installs from PyPI during the build; where the
+# build cannot reach an index, `make wheelhouse image WHEELS=local` installs from ./wheels instead.
+ENGINE ?= $(shell command -v docker || command -v podman)
+WHEELS ?= pypi
+IMAGE ?= ske-sandbox
+
+wheelhouse: install
+	rm -f wheels/*.whl
+	$(BIN)/pip wheel -q --wheel-dir wheels .
+
+image:
+	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) --build-arg WHEELS=$(WHEELS) -t $(IMAGE) -f Containerfile .
+
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) build dist wheels/*.whl

@@ -1,4 +1,4 @@
-"""`ske-sandbox` command line: serve, conformance, demo-client, people, person, client new."""
+"""`ske-sandbox` command line: serve, conformance, demo-client, people, person, client new, ca."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Sequence
@@ -62,9 +63,17 @@ def _population_size(text: str) -> int:
     return value
 
 
+def _env(name: str, default: str | None = None) -> str | None:
+    """An option's default from SKE_SANDBOX_<NAME>, so a container (or a CI service, which takes no
+    arguments) is configured by its environment; argparse still checks the value with the option's type."""
+    return os.environ.get(f"SKE_SANDBOX_{name}") or default
+
+
 def _world_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic world (default 1)")
-    p.add_argument("--today", type=_date, help="data calendar date YYYY-MM-DD (default: the real date)")
+    p.add_argument("--seed", type=int, default=_env("SEED", "1"),
+                   help="seed of the synthetic world (default 1; env SKE_SANDBOX_SEED)")
+    p.add_argument("--today", type=_date, default=_env("TODAY"),
+                   help="data calendar date YYYY-MM-DD (default: the real date; env SKE_SANDBOX_TODAY)")
     p.add_argument("--population", type=_population_size, default=5000,
                    help="size of the generated crowd (default 5000, at most 1,288,000)")
     p.add_argument("--personas", type=Path, help="YAML file with extra personas")
@@ -77,8 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the sandbox HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (8080)")
-    serve.add_argument("--public-url", help="address clients use, if not http://HOST:PORT (sets the issuer)")
+    serve.add_argument("--port", type=_port, help="port to listen on; 0 picks a free one (default 8080, or 443 "
+                       "with --real-hosts)")
+    serve.add_argument("--public-url", default=_env("PUBLIC_URL"),
+                       help="address clients use, if not http://HOST:PORT (sets the issuer; "
+                            "env SKE_SANDBOX_PUBLIC_URL)")
+    serve.add_argument("--real-hosts", action="store_true",
+                       help="serve TLS for the real hostnames (test.maskinporten.no, …) with the CA of --ca")
+    serve.add_argument("--ca", type=Path, default=_env("CA"),
+                       help="CA directory from `ske-sandbox ca` (with --real-hosts; env SKE_SANDBOX_CA)")
     _world_options(serve)
     serve.add_argument("--clients", type=Path, help="YAML file of Maskinporten clients and consumer grants")
     serve.add_argument("--rettighetspakker", type=Path, help="YAML file of rettighetspakke filters")
@@ -101,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "required when bound to anything but loopback")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--seed", type=int, default=_env("SEED", "1"), help="default 1; env SKE_SANDBOX_SEED")
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--out", type=Path, help="write PEM key, JWK, .p12 and JSON into this folder")
 
@@ -118,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     _world_options(person)
     person.add_argument("--json", action="store_true")
     person.add_argument("--url", help="ask this running sandbox instead (its seed, data calendar and personas)")
+
+    ca = sub.add_parser("ca", help="make a local CA for --real-hosts: ca.pem, truststore.p12, server certificate")
+    ca.add_argument("--out", type=Path, required=True, help="directory to write the CA into")
+    ca.add_argument("--force", action="store_true", help="replace a CA already in --out")
 
     conformance = sub.add_parser(
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
@@ -196,8 +216,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def _url(host: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -207,6 +227,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .hardening import is_loopback, uvicorn_options
     from .settings import Settings
 
+    if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
+        args.admin_token = secrets.token_urlsafe(18)
+        print(f"ske-sandbox: control API token for this run: {args.admin_token}", file=sys.stderr, flush=True)
+    tls = _real_hosts_tls(args)
+    if args.port is None:
+        args.port = 443 if args.real_hosts else 8080
+    scheme = "https" if tls else "http"
     if not args.admin_token and not is_loopback(args.host):
         print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
               "the network; start with --admin-token TOKEN (or SKE_SANDBOX_ADMIN_TOKEN)", file=sys.stderr)
@@ -218,7 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     port = sock.getsockname()[1]
     # on a wildcard bind, this machine reaches the server as localhost
-    listening = _url("localhost" if args.host in WILDCARDS else args.host, port)
+    listening = _url("localhost" if args.host in WILDCARDS else args.host, port, scheme)
     public = args.public_url or listening
     if args.public_url is None and args.host in WILDCARDS:
         print(f"ske-sandbox: warning: bound to {args.host or '*'} without --public-url; the issuer is "
@@ -241,6 +268,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, url in sandbox.base_urls().items():
         print(f"  {name:34s} {url}", flush=True)
     print(f"  {'demo page':34s} {settings.base_url.rstrip('/')}/", flush=True)
+    if tls:
+        from .environments import TEST
+
+        print(f"  real hostnames over TLS (trust {args.ca / 'ca.pem'}), e.g. {TEST.issuer}", flush=True)
     guard = "wants the admin token" if args.admin_token else "answers on loopback only, no admin token"
     print(f"  {'control API /__sandbox/':34s} {guard}; cross-origin changes refused", flush=True)
     ready = {"url": public, "listening": listening, "port": port, "issuer": sandbox.issuer,
@@ -254,8 +285,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 if args.ready_file:
                     args.ready_file.write_text(json.dumps(ready, indent=2) + "\n")
 
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **uvicorn_options(settings))
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **uvicorn_options(settings), **tls)
     Announcing(config).run(sockets=[sock])
+    return 0
+
+
+def _real_hosts_tls(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's TLS options for --real-hosts: the leaf certificate of the CA directory (made if absent)."""
+    if not args.real_hosts:
+        return {}
+    from .localca import CAError, CAFiles, ensure_leaf
+
+    if args.ca is None:
+        raise CAError("--real-hosts needs --ca DIR (make one with `ske-sandbox ca --out DIR`)")
+    cert, key = ensure_leaf(CAFiles(args.ca))
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+
+
+def cmd_ca(args: argparse.Namespace) -> int:
+    from .localca import TRUSTSTORE_PASSWORD, make_ca
+
+    files, how = make_ca(args.out, force=args.force)
+    print(f"{files.cert}: the CA certificate, for clients to trust (PEM)")
+    print(f"{files.truststore}: the same as a PKCS#12 truststore for Java and .NET, password {TRUSTSTORE_PASSWORD!r} "
+          f"(written by {'cryptography' if how == 'certificate bag' else how})")
+    if how == "certificate bag":
+        print("  neither keytool nor cryptography ≥ 45 was found: the truststore is a plain certificate bag that "
+              ".NET, OpenSSL and curl take; for Java import ca.pem with `keytool -importcert -storetype PKCS12`")
+    print(f"{files.leaf_cert}, {files.leaf_key.name}: the server certificate for every real hostname")
+    print(f"{files.key}: the CA's private key, which stays with the sandbox")
     return 0
 
 
@@ -430,7 +488,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "conformance": cmd_conformance, "demo-client": cmd_demo_client, "people": cmd_people,
-            "person": cmd_person, "client": cmd_client_new, "ids": cmd_ids, "verify": cmd_verify}
+            "person": cmd_person, "client": cmd_client_new, "ids": cmd_ids, "verify": cmd_verify, "ca": cmd_ca}
 
 
 def httpx_errors() -> type[Exception]:
@@ -442,6 +500,7 @@ def httpx_errors() -> type[Exception]:
 def main(argv: Sequence[str] | None = None) -> int:
     from .choices import ChoicesError
     from .configfiles import ConfigError
+    from .localca import CAError
     from .rettighetspakker import PakkeError
 
     args = build_parser().parse_args(argv)
@@ -450,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except httpx_errors() as exc:
         print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
         return 2
-    except (ConfigError, PakkeError, ChoicesError, OSError) as exc:
+    except (ConfigError, PakkeError, ChoicesError, CAError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
