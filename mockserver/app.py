@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 
 from . import __version__
+from .caching import Caches
 from .clock import DataCalendar
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
@@ -57,6 +58,7 @@ class Sandbox:
         self.pakker = load_pakker(settings.rettighetspakker_file)
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
+        self.caches = Caches()  # verified tokens and encoded bodies, bounded
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)
 
     def base_urls(self) -> dict[str, str]:
@@ -67,6 +69,7 @@ class Sandbox:
         """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts."""
         self.grants.jti.clear()
         self.journal.clear()
+        self.caches.clear()
         self.scenarios.clear()
         self.faults.reset()
 

@@ -15,11 +15,13 @@ import itertools
 import threading
 import time
 from collections import deque
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
 
+from . import fastjwt
 from .environments import PREFIXES, environment_of
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
@@ -29,8 +31,8 @@ _SERVICE_BY_PREFIX = {prefix: service for service, prefix in PREFIXES.items()}
 
 def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
+        decoded = fastjwt.unverified(token)
+        header, claims = decoded["header"], decoded["payload"]
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
     if not isinstance(claims, dict):
@@ -38,6 +40,10 @@ def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     if isinstance(header.get("x5c"), list):  # certificates are public but long: keep a short mark
         header = {**header, "x5c": [f"<certificate, {_der_size(c)} bytes>" for c in header["x5c"]]}
     return header, claims
+
+
+# A client sends one bearer token many times: decode it once (entries share the decoded, unchanged dicts).
+_decoded_bearer = lru_cache(maxsize=256)(_decoded)
 
 
 def _der_size(cert: Any) -> int:
@@ -51,7 +57,7 @@ def _authorization(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     scheme, _, token = value.strip().partition(" ")
-    decoded = _decoded(token.strip()) if token.strip() else None
+    decoded = _decoded_bearer(token.strip()) if token.strip() else None
     return {"scheme": scheme, "claims": decoded[1] if decoded else None}
 
 

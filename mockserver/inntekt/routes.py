@@ -53,7 +53,7 @@ def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[i
 async def hent(request: Request) -> Response:
     p, q = request.path_params, request.query_params
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def produce(caller: Caller, media: str) -> bytes:
         fra = parse_period("fraOgMed", q.get("fraOgMed"))
         til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
         if til < fra:
@@ -65,20 +65,25 @@ async def hent(request: Request) -> Response:
         check_person_number(API, fnr)
         pakke = check_rettighetspakke(request, API, caller, p["rettighetspakke"])
         population = request.app.state.sandbox.population
-        life = population.lookup(fnr)
-        if life is None:
-            raise IM("unknown_person")
-        oppgaver = []
-        for month in months:
-            if not population.month_available(month):
-                continue
-            for oppgave in month_reports(life, month):
-                kept = pakke.filter_oppgave(oppgave)
-                if kept is not None:
-                    oppgaver.append(kept)
-        if not oppgaver:
-            raise IM("no_data")
-        return {"oppgaveInntektsmottaker": oppgaver}
+        available = tuple(month for month in months if population.month_available(month))
+
+        def build() -> dict[str, Any]:  # its answer, or its error, is the same on every call: cached
+            life = population.lookup(fnr)
+            if life is None:
+                raise IM("unknown_person")
+            oppgaver = []
+            for month in available:
+                for oppgave in month_reports(life, month):
+                    kept = pakke.filter_oppgave(oppgave)
+                    if kept is not None:
+                        oppgaver.append(kept)
+            if not oppgaver:
+                raise IM("no_data")
+            return {"oppgaveInntektsmottaker": oppgaver}
+
+        return request.app.state.sandbox.caches.encoded(
+            (API.name, pakke, fnr, available, media, population.calendar.today), build, media,
+            xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
     return await serve(request, API, produce)
 

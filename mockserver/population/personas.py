@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from ..identifiers import InvalidIdentifier, parse_person_number
-from ..resources import fixtures_dir
+from ..resources import SAFE_LOADER, fixtures_dir
 from .life import ARCHETYPES
 
 KNOWN_ARCHETYPES = {name for name, _ in ARCHETYPES} | {"pensioner", "student"}
@@ -72,7 +72,7 @@ def _years(value: Any, last_year: int, where: str) -> frozenset[int]:
 def load_personas(path: Path | None = None) -> list[Persona]:
     path = path or fixtures_dir() / "personas.yaml"
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PersonaError(f"{path}: cannot read personas: {exc}") from exc
     out = []

@@ -28,7 +28,7 @@ API = ApiSpec(
 async def hent(request: Request) -> Response:
     p = request.path_params
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def produce(caller: Caller, media: str) -> bytes:
         stadie, aar, fnr = p["stadie"], p["inntektsaar"], p["personidentifikator"]
         if stadie not in STADIER:
             raise SSG("invalid", f"Ugyldig stadie {stadie!r}; gyldige verdier er {', '.join(STADIER)}")
@@ -44,18 +44,24 @@ async def hent(request: Request) -> Response:
         if stadie not in pakke.stadier:
             raise SSG("forbidden", f"Rettighetspakken {pakke.name} gir ikke tilgang til stadie {stadie}; "
                       f"tillatt: {', '.join(sorted(pakke.stadier))}")
-        life = population.lookup(fnr)
-        if life is None:
-            raise SSG("unknown_person")
-        if year in life.deleted:
-            raise SSG("gone")
-        if not population.has_settlement(life, year):
-            raise SSG("no_data")
-        body = population.skattegrunnlag(life, year)
-        body["grunnlag"] = pakke.filter_grunnlag(body["grunnlag"])
-        if "svalbardGrunnlag" in body:
-            body["svalbardGrunnlag"] = pakke.filter_grunnlag(body["svalbardGrunnlag"])
-        return skjerm(body) if life.skjermet else body
+
+        def build() -> dict[str, Any]:  # its answer, or its error, is the same on every call: cached
+            life = population.lookup(fnr)
+            if life is None:
+                raise SSG("unknown_person")
+            if year in life.deleted:
+                raise SSG("gone")
+            if not population.has_settlement(life, year):
+                raise SSG("no_data")
+            body = population.skattegrunnlag(life, year)
+            body["grunnlag"] = pakke.filter_grunnlag(body["grunnlag"])
+            if "svalbardGrunnlag" in body:
+                body["svalbardGrunnlag"] = pakke.filter_grunnlag(body["svalbardGrunnlag"])
+            return skjerm(body) if life.skjermet else body
+
+        return request.app.state.sandbox.caches.encoded(
+            (API.name, pakke, stadie, fnr, year, media, today), build, media,
+            xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
     return await serve(request, API, produce)
 
