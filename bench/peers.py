@@ -298,8 +298,9 @@ def parse_wrk(out: str, cpu_s: float, expect_non2xx: bool = False) -> Run:
     """wrk --latency's report, with the server CPU seconds used meanwhile, as a Run."""
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
     requests = int(re.search(r"([0-9]+) requests in", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    # the Latency Distribution lines only: "+/- Stdev" columns above also end in "...50%" or "...99%"
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     timeouts = int(sock.group(4)) if sock else 0
     errors = sum(int(g) for g in sock.groups()) if sock else 0
