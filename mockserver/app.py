@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
+from .caching import Caches
 from .canned import Responder
 from .choices import load_choices
 from .clock import DataCalendar
@@ -59,6 +60,7 @@ class Sandbox:
         )
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
         self.journal = Journal()
+        self.caches = Caches()  # verified tokens and encoded bodies, bounded
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)
         # (api name, request) -> CannedAnswer | None: answers instead of the personas (see canned.py)
         self.responder: Responder | None = None
@@ -72,6 +74,7 @@ class Sandbox:
         and runtime personas."""
         self.grants.jti.clear()
         self.journal.clear()
+        self.caches.clear()
         self.scenarios.clear()
         self.faults.reset()
         self.population.forget_runtime_personas()

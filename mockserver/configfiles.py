@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from .identifiers import InvalidIdentifier, is_synthetic_orgnr, is_synthetic_person_number, parse_person_number
+from .resources import SAFE_LOADER
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 Location = tuple[Any, ...]
@@ -43,8 +44,8 @@ def read_yaml(path: Path, what: str) -> tuple[Any, dict[Location, int]]:
     """The document and the line (1-based) of every mapping key and list item in it."""
     try:
         text = path.read_text()
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        doc = yaml.load(text, Loader=SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc}") from exc
     lines: dict[Location, int] = {}

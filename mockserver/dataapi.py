@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from .canned import CannedAnswer
 from .environments import environment_of
-from .maskinporten.tokens import InvalidToken, orgnr_of, verify_access_token
+from .maskinporten.tokens import InvalidToken, orgnr_of
 from .representation import JSON, NotAcceptable, choose_media_type, render
 from .skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
 
@@ -154,7 +154,8 @@ def authenticate(request: Request, api: ApiSpec) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise api.errors("unauthenticated", "Mangler Authorization: Bearer <Maskinporten-token>")
     try:
-        claims = verify_access_token(token.strip(), environment_of(request).issuer, sandbox.keys, sandbox.clock)
+        claims = sandbox.caches.verified_claims(token.strip(), environment_of(request).issuer, sandbox.keys,
+                                                sandbox.clock)
     except InvalidToken as exc:
         raise api.errors("unauthenticated", f"Ugyldig token: {exc}") from exc
     scopes = frozenset(str(claims.get("scope", "")).split())
@@ -274,10 +275,11 @@ def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:
 
 
 def check_person_number(api: ApiSpec, value: str) -> None:
-    from .identifiers import InvalidIdentifier, parse_person_number
+    from .caching import person_number
+    from .identifiers import InvalidIdentifier
 
     try:
-        parse_person_number(value)
+        person_number(value)
     except InvalidIdentifier as exc:
         raise api.errors("invalid", f"Ugyldig personidentifikator {value!r}: {exc}") from exc
 

@@ -16,12 +16,14 @@ import json
 import threading
 import time
 from collections import deque
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
 
-from .environments import PREFIXES, environment_of
+from . import fastjwt
+from .environments import PREFIXES
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
 MAX_FORM = 64 * 1024
@@ -31,8 +33,8 @@ _SERVICE_BY_PREFIX = {prefix: service for service, prefix in PREFIXES.items()}
 
 def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
+        decoded = fastjwt.unverified(token)
+        header, claims = decoded["header"], decoded["payload"]
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
     if not isinstance(claims, dict):
@@ -53,6 +55,10 @@ def _bounded(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# A client sends one bearer token many times: decode it once (entries share the decoded, unchanged dicts).
+_decoded_bearer = lru_cache(maxsize=256)(_decoded)
+
+
 def _der_size(cert: Any) -> int:
     try:
         return len(base64.b64decode(str(cert), validate=True))
@@ -64,7 +70,7 @@ def _authorization(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     scheme, _, token = value.strip().partition(" ")
-    decoded = _decoded(token.strip()) if token.strip() else None
+    decoded = _decoded_bearer(token.strip()) if token.strip() else None
     return {"scheme": scheme, "claims": decoded[1] if decoded else None}
 
 
@@ -152,15 +158,15 @@ class Recorder:
     @staticmethod
     def _record(scope: dict[str, Any], hit: tuple[str, str], body: bytes, answer: dict[str, Any],
                 started: float) -> None:
-        from starlette.requests import Request
-
-        request = Request(scope)
+        # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
+        # every call, so it stays a few dict look-ups.
         sandbox = scope["app"].state.sandbox
-        env = environment_of(request)
+        state = scope.get("state") or {}
+        env = state.get("environment") or sandbox.own
         service, path = hit
-        headers = request.headers
-        outcome, caller = getattr(request.state, "journal_outcome", (None, None))
-        response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in answer["headers"]}
+        headers = _first(scope.get("headers") or (), (b"accept", b"content-type", b"authorization"))
+        outcome, caller = state.get("journal_outcome", (None, None))
+        retry_after = _first(answer["headers"], (b"retry-after",), lower=True)[b"retry-after"]
         host = env.hosts.get(service)
         base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + PREFIXES[service]
         query = scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT]
@@ -179,11 +185,11 @@ class Recorder:
             "consumer": getattr(caller, "consumer", None),
             "client_id": getattr(caller, "client_id", None),
             "headers": {
-                "accept": headers.get("accept"),
-                "content-type": headers.get("content-type"),
-                "authorization": _authorization(headers.get("authorization")),
+                "accept": headers[b"accept"],
+                "content-type": headers[b"content-type"],
+                "authorization": _authorization(headers[b"authorization"]),
             },
-            "retry_after": response_headers.get("retry-after"),
+            "retry_after": retry_after,
             "server_time": sandbox.clock.now(),
         }
         if answer["status"] >= 400:
@@ -192,6 +198,21 @@ class Recorder:
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
         sandbox.journal.add(entry)
+
+
+def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:
+    """The first value of each named header (None when absent), from ASGI's list of (name, value) bytes."""
+    found: dict[bytes, str | None] = dict.fromkeys(names)
+    missing = len(names)
+    for name, value in raw:
+        if lower:
+            name = name.lower()
+        if name in found and found[name] is None:
+            found[name] = value.decode("latin-1")
+            missing -= 1
+            if not missing:
+                break
+    return found
 
 
 def _error_of(body: bytes) -> tuple[str | None, str | None]:

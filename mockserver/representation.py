@@ -92,8 +92,12 @@ def encode_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def encode(body: dict[str, Any], media_type: str, *, xml_root: str, xml_namespace: str) -> bytes:
+    return to_xml(xml_root, xml_namespace, body) if media_type == XML else encode_json(body)
+
+
 def render(
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     media_type: str,
     *,
     status: int = 200,
@@ -101,7 +105,9 @@ def render(
     xml_namespace: str,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """`body` is a dict, or bytes already encoded in `media_type` (a cached answer)."""
+    if not isinstance(body, bytes):
+        body = encode(body, media_type, xml_root=xml_root, xml_namespace=xml_namespace)
     if media_type == XML:
-        content = to_xml(xml_root, xml_namespace, body)
-        return Response(content, status, headers=headers, media_type="application/xml; charset=utf-8")
-    return Response(encode_json(body), status, headers=headers, media_type=JSON)
+        return Response(body, status, headers=headers, media_type="application/xml; charset=utf-8")
+    return Response(body, status, headers=headers, media_type=JSON)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -20,3 +22,7 @@ def contracts_dir() -> Path:
 
 def fixtures_dir() -> Path:
     return _find("fixtures")
+
+
+# libyaml's loader when PyYAML has it: the fixtures load in a tenth of the time (same documents, same values).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .resources import fixtures_dir
+from .resources import SAFE_LOADER, fixtures_dir
 
 
 class PakkeError(ValueError):
@@ -36,7 +35,7 @@ class Pakke:
                 continue
             if item["tekniskNavn"] in self.utelat_navn:
                 continue
-            item = copy.deepcopy(item)
+            item = dict(item)  # only top-level keys change; nested values are shared, never mutated
             spes = [s for s in item.pop("spesifisering", [])
                     if "*" in self.spesifisering or s.get("type") in self.spesifisering]
             if spes:
@@ -73,7 +72,7 @@ SKJERMING = ("delvis", "full")
 def load_pakker(path: Path | None = None) -> dict[str, Pakke]:
     path = path or fixtures_dir() / "rettighetspakker.yaml"
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
         entries = doc["rettighetspakker"]
         pakker = {}
         for name, spec in entries.items():

@@ -116,6 +116,7 @@ async def add_persona(request: Request) -> Response:
         persona = parse_persona(body, "persona")
         replaced = persona.fnr in population.personas
         population.add_persona(persona)
+        _sandbox(request).caches.clear()  # cached answers were made from the people as they were
     except PersonaError as exc:
         return problem(422, str(exc))
     return JSONResponse({"fnr": persona.fnr, "replaced": replaced, "person": f"/person/{persona.fnr}"},

@@ -65,24 +65,29 @@ async def hent(request: Request) -> Response:
         check_person_number(API, fnr)
         return months, check_rettighetspakke(request, API, caller, p["rettighetspakke"])
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def produce(caller: Caller, media: str) -> bytes:
         months, pakke = check(caller)
         fnr = p["personidentifikator"]
         population = request.app.state.sandbox.population
-        life = population.lookup(fnr)
-        if life is None:
-            raise IM("unknown_person")
-        oppgaver = []
-        for month in months:
-            if not population.month_available(month):
-                continue
-            for oppgave in month_reports(life, month, population.choices):
-                kept = pakke.filter_oppgave(oppgave)
-                if kept is not None:
-                    oppgaver.append(kept)
-        if not oppgaver:
-            raise IM("no_data")
-        return {"oppgaveInntektsmottaker": oppgaver}
+        available = tuple(month for month in months if population.month_available(month))
+
+        def build() -> dict[str, Any]:  # its answer, or its error, is the same on every call: cached
+            life = population.lookup(fnr)
+            if life is None:
+                raise IM("unknown_person")
+            oppgaver = []
+            for month in available:
+                for oppgave in month_reports(life, month, population.choices):
+                    kept = pakke.filter_oppgave(oppgave)
+                    if kept is not None:
+                        oppgaver.append(kept)
+            if not oppgaver:
+                raise IM("no_data")
+            return {"oppgaveInntektsmottaker": oppgaver}
+
+        return request.app.state.sandbox.caches.encoded(
+            (API.name, pakke, fnr, available, media, population.calendar.today), build, media,
+            xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
     return await serve(request, API, produce, check)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from Crypto.PublicKey import RSA
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
@@ -36,12 +37,60 @@ def _seeded_bytes(label: str):
 
 @lru_cache(maxsize=32)
 def seeded_private_key_pem(label: str, bits: int = 2048) -> bytes:
-    """A deterministic RSA key for `label` (e.g. "maskinporten:1"); never use outside a sandbox."""
+    """A deterministic RSA key for `label` (e.g. "maskinporten:1"); never use outside a sandbox.
+
+    Making one is most of a cold start (about half a second each), so a key is made once per machine and
+    read back after: the default seed's keys ship with the package, others are kept in a cache folder."""
+    return stored_key_pem(label, bits) or _generate_and_keep(label, bits)
+
+
+def generate_private_key_pem(label: str, bits: int = 2048) -> bytes:
+    from Crypto.PublicKey import RSA  # only needed when a key is not stored yet
+
     return RSA.generate(bits, randfunc=_seeded_bytes(label)).export_key(pkcs=8)
 
 
-def load_private_key(pem: bytes) -> RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
+SHIPPED = Path(__file__).resolve().parent / "seeded_keys"
+
+
+def key_cache_dir() -> Path:
+    """$SKE_SANDBOX_CACHE, else $XDG_CACHE_HOME/ske-sandbox, else ~/.cache/ske-sandbox."""
+    if os.environ.get("SKE_SANDBOX_CACHE"):
+        return Path(os.environ["SKE_SANDBOX_CACHE"]) / "keys"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ske-sandbox" / "keys"
+
+
+def _file_name(label: str, bits: int) -> str:
+    return hashlib.sha256(f"{label}:{bits}".encode()).hexdigest()[:32] + ".pem"
+
+
+def stored_key_pem(label: str, bits: int = 2048) -> bytes | None:
+    for folder in (SHIPPED, key_cache_dir()):
+        try:
+            return (folder / _file_name(label, bits)).read_bytes()
+        except OSError:
+            continue
+    return None
+
+
+def _generate_and_keep(label: str, bits: int) -> bytes:
+    pem = generate_private_key_pem(label, bits)
+    folder = key_cache_dir()
+    try:  # a read-only home or a full disk only costs the next start the generation again
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{uuid.uuid4().hex}.tmp"
+        tmp.write_bytes(pem)
+        os.replace(tmp, folder / _file_name(label, bits))
+    except OSError:
+        pass
+    return pem
+
+
+def load_private_key(pem: bytes, *, trusted: bool = False) -> RSAPrivateKey:
+    """`trusted`: a key this package made itself, so OpenSSL's slow consistency check (a good part of a cold
+    start) is skipped; a user's key file is always checked."""
+    key = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=trusted)
     if not isinstance(key, RSAPrivateKey):
         raise ValueError("the signing key must be an RSA private key")
     return key
@@ -101,11 +150,11 @@ class KeySet:
             except (OSError, ValueError, TypeError) as exc:
                 raise ConfigError(f"{key_file}: not a usable PEM RSA private key (unencrypted): {exc}") from exc
         else:
-            first = load_private_key(seeded_private_key_pem(f"maskinporten:{seed}"))
+            first = load_private_key(seeded_private_key_pem(f"maskinporten:{seed}"), trusted=True)
         keys = [_with_kid(first)]
         if rotate:
             # The next key is published before it signs, as Maskinporten does when it rotates.
-            nxt = load_private_key(seeded_private_key_pem(f"maskinporten:{seed}:next"))
+            nxt = load_private_key(seeded_private_key_pem(f"maskinporten:{seed}:next"), trusted=True)
             keys.append(_with_kid(nxt))
         return cls(keys)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,10 @@ class DemoClient:
         }
 
 
+@lru_cache(maxsize=8)
 def demo_client(seed: int) -> DemoClient:
     """The built-in client of a seed: a municipality of its own, granted the housing package."""
-    key = load_private_key(seeded_private_key_pem(f"demo-client:{seed}"))
+    key = load_private_key(seeded_private_key_pem(f"demo-client:{seed}"), trusted=True)
     return DemoClient(
         client_id=f"ske-sandbox-demo-{seed}",
         orgnr=make_orgnr(10_000_000 + 910_000 + seed),
@@ -130,7 +132,7 @@ class Registry:
     def build(cls, seed: int, clients_file: Path | None = None, pakker: frozenset[str] | None = None) -> Registry:
         reg = cls()
         demo = demo_client(seed)
-        pub = load_private_key(demo.private_key_pem.encode()).public_key()
+        pub = load_private_key(demo.private_key_pem.encode(), trusted=True).public_key()
         reg.add_client(
             Client(demo.client_id, demo.orgnr, frozenset(demo.scopes), {demo.kid: public_jwk(pub, demo.kid)})
         )

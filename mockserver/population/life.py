@@ -10,8 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-from faker import Faker
+from typing import TYPE_CHECKING
 
 from ..identifiers import make_orgnr
 
@@ -27,8 +26,14 @@ class Org:
     virksomhet: str  # the underenhet that employs (virksomhetId)
 
 
+if TYPE_CHECKING:
+    from faker import Faker
+
+
 @lru_cache(maxsize=1)
 def _faker() -> Faker:
+    from faker import Faker  # a third of the import time; the first person built pays it, not start-up
+
     return Faker("no_NO")
 
 

@@ -50,24 +50,30 @@ async def hent(request: Request) -> Response:
                       f"tillatt: {', '.join(sorted(pakke.stadier))}")
         return pakke
 
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
+    def produce(caller: Caller, media: str) -> bytes:
         pakke = check(caller)
         stadie, year, fnr = p["stadie"], int(p["inntektsaar"]), p["personidentifikator"]
         population = request.app.state.sandbox.population
-        life = population.lookup(fnr)
-        if life is None:
-            raise SSG("unknown_person")
-        if year in life.deleted:
-            raise SSG("gone")
-        if not population.has_document(life, year, stadie):
-            raise SSG("no_data")
-        body = population.skattegrunnlag(life, year, stadie)
-        if life.skjermet_helt or (life.skjermet and pakke.skjerming == "full"):
-            return skjerm_helt(body)
-        for key in LISTS:
-            if key in body:
-                body[key] = pakke.filter_grunnlag(body[key])
-        return skjerm(body) if life.skjermet else body
+
+        def build() -> dict[str, Any]:  # its answer, or its error, is the same on every call: cached
+            life = population.lookup(fnr)
+            if life is None:
+                raise SSG("unknown_person")
+            if year in life.deleted:
+                raise SSG("gone")
+            if not population.has_document(life, year, stadie):
+                raise SSG("no_data")
+            body = population.skattegrunnlag(life, year, stadie)
+            if life.skjermet_helt or (life.skjermet and pakke.skjerming == "full"):
+                return skjerm_helt(body)
+            for key in LISTS:
+                if key in body:
+                    body[key] = pakke.filter_grunnlag(body[key])
+            return skjerm(body) if life.skjermet else body
+
+        return request.app.state.sandbox.caches.encoded(
+            (API.name, pakke, stadie, fnr, year, media, population.calendar.today), build, media,
+            xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
     return await serve(request, API, produce, check)
 

@@ -1,0 +1,48 @@
+"""The ceiling: a bare Starlette app serving the sandbox's own captured bytes, nothing else, on the
+uvicorn settings `ske-sandbox serve` uses. Started by peers.py: `python _ceiling.py BODIES.json PORT`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+def build(bodies: dict[str, dict]) -> Starlette:
+    def answer(name: str) -> Response:
+        b = bodies[name]
+        return Response(base64.b64decode(b["body_b64"]), b["status"], media_type=b["content_type"])
+
+    async def summert(request: Request) -> Response:
+        if request.path_params["inntektsaar"] == "2025":
+            return answer("error_ssg008")
+        xml = "xml" in request.headers.get("accept", "")
+        return answer("summert_xml" if xml else "summert_json")
+
+    async def inntekt(request: Request) -> Response:
+        return answer("inntekt_12m")
+
+    async def token(request: Request) -> Response:
+        await request.body()
+        return answer("token")
+
+    async def health(request: Request) -> Response:
+        return Response(b"ok")
+
+    return Starlette(routes=[
+        Route("/summertskattegrunnlag/v2/{stadie}/{pakke}/{inntektsaar}/{fnr}", summert),
+        Route("/inntekt/v1/{pakke}/{fnr}/inntekter", inntekt),
+        Route("/maskinporten/token", token, methods=["POST"]),
+        Route("/health", health),
+    ])
+
+
+if __name__ == "__main__":
+    app = build(json.loads(open(sys.argv[1]).read()))
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)

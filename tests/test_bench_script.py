@@ -1,0 +1,79 @@
+"""`make bench`'s pure parts (report parsing, URL mapping); the load runs themselves are never part of the tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def peers():
+    spec = importlib.util.spec_from_file_location("bench_peers", ROOT / "bench" / "peers.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+WRK = """Running 10s test @ http://127.0.0.1:8080/x
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.10ms    1.00ms  40.00ms   89.50%
+    Req/Sec    24.00k     1.00k   26.00k    69.99%
+  Latency Distribution
+     50%    1.95ms
+     75%    2.40ms
+     90%    3.00ms
+     99%  850.00us
+  240000 requests in 10.00s, 600.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:  24000.00
+Transfer/sec:     60.00MB
+"""
+
+
+def test_parse_wrk_report(peers) -> None:
+    run = peers.parse_wrk(WRK, cpu_s=9.6)
+    assert (run.rps, run.requests, run.p50_ms, run.p99_ms) == (24000.0, 240000, 1.95, 0.85)
+    assert (run.errors, run.timeouts) == (12, 3)
+    assert run.cpu_us == pytest.approx(40.0)
+
+
+def test_parse_wrk_report_for_an_error_answer(peers) -> None:
+    """Where every answer should be the 404, the answers that were not count as errors."""
+    run = peers.parse_wrk(WRK, cpu_s=1.0, expect_non2xx=True)
+    assert run.errors == 5 + (240000 - 7)
+
+
+def test_every_target_serves_every_call(peers) -> None:
+    prism = peers.Server("prism", 1, subprocess.Popen(["true"]), 0.0)
+    prism.ports = {"summertskattegrunnlag": 2, "inntekt": 3, "maskinporten": 4}
+    prism.proc.wait()
+    assert peers.url_of(prism, "summert_json").startswith("http://127.0.0.1:2/oppgjoer/")
+    assert peers.url_of(prism, "inntekt_12m") == \
+        f"http://127.0.0.1:3/{peers.PAKKE}/{peers.FNR}/inntekter?fraOgMed=2025-10&tilOgMed=2026-09"
+    assert peers.url_of(prism, "token") == "http://127.0.0.1:4/token"
+    assert peers.headers_for(prism, "error_ssg008", "t")["Prefer"] == "code=404"
+    assert set(peers.CALLS) == {"summert_json", "summert_xml", "inntekt_12m", "error_ssg008", "token"}
+
+
+def test_unchunk(peers) -> None:
+    assert peers._unchunk(b"3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n") == b"abcde"
+
+
+def test_results_keys_named_by_the_issue_are_written(peers) -> None:
+    source = (ROOT / "bench" / "peers.py").read_text()
+    for key in ("sandbox_rps", "ceiling_rps", "prism_rps", "wiremock_rps", "sandbox_vs_ceiling", "sandbox_vs_prism",
+                "sandbox_vs_wiremock", "sandbox_cpu_us", "ceiling_cpu_us", "token_per_s", "token_per_s_sustained",
+                "cold_start_s", "rss_growth", "c200_timeouts", "c200_p99_ms"):
+        assert f'"{key}"' in source, key
