@@ -132,6 +132,7 @@ class Recorder:
         if hit is None:
             await self.app(scope, receive, send)
             return
+        scope.setdefault("state", {})  # before any middleware copies the scope, so handlers' notes reach us
         body = bytearray()
         answer: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
         token_call = scope["method"] == "POST"
@@ -195,6 +196,8 @@ class Recorder:
         if answer["status"] >= 400:
             kode, entry["melding"] = _error_of(bytes(answer["body"]))
             entry["outcome"] = outcome or kode
+        elif outcome is None:  # discovery, JWKS: no code of their own
+            entry["outcome"] = str(answer["status"])
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
         sandbox.journal.add(entry)

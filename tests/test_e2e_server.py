@@ -124,7 +124,8 @@ def test_wheel_ships_contracts_and_fixtures(tmp_path):
              "from starlette.testclient import TestClient;"
              "print(r.contracts_dir()); app = a.create_app(population=10);"
              "print(len(app.state.sandbox.population.personas));"
-             "c = TestClient(app); print(c.get('/').status_code, c.get('/static/page.css').status_code,"
+             "c = TestClient(app, base_url='http://127.0.0.1:8080');"
+             "print(c.get('/').status_code, c.get('/static/page.css').status_code,"
              " c.get('/__sandbox/openapi.yaml').status_code)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})

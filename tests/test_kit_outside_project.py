@@ -100,8 +100,9 @@ def test_a_vendor_project_passes_with_nothing_but_the_fixture(venv, tmp_path):
     result = run_pytest(venv, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import mockserver; print(mockserver.__file__)"],
-                           capture_output=True, text=True, cwd=tmp_path, check=True).stdout
+                           capture_output=True, text=True, cwd=tmp_path, check=True, env=env).stdout
     assert str(venv) in where and str(ROOT) not in where  # the wheel, not this checkout
 
 

@@ -88,7 +88,8 @@ def test_person_page_chart_adds_up_to_what_inntekt_reports(ske_sandbox):
     months = chart_months(population)
     total = sum(i["beloep"] for m in months for o in month_reports(life, m) for i in o["inntekt"])
     assert len(months) == 12
-    assert sum(int(amount.replace("\u00a0", "")) for _, amount in bars) == total
+    # each bar shows whole kroner; a-ordningen amounts carry øre
+    assert abs(sum(int(amount.replace("\u00a0", "")) for _, amount in bars) - total) <= 0.5 * len(bars)
     assert "Lønn" in r.text[r.text.index('class="legend"'):]
 
 
@@ -156,7 +157,8 @@ def test_try_it_runs_the_whole_flow_through_the_services(ske_sandbox):
                  "Grant dekodet", "curl -sS -i"):
         assert what in r.text
     journal = [(e["service"], e["outcome"]) for e in ske_sandbox.sandbox.journal.entries()]
-    assert journal == [("maskinporten", "token"), ("sistetilgjengeligeskatteoppgjoer", "200"),
+    # the flow reads Maskinporten's discovery first, as a client configured from it does
+    assert journal == [("maskinporten", "200"), ("maskinporten", "token"), ("sistetilgjengeligeskatteoppgjoer", "200"),
                        ("summertskattegrunnlag", "200"), ("inntekt", "200")]
 
 
@@ -215,6 +217,9 @@ def test_try_it_refuses_bad_input_with_a_message(ske_sandbox, data, says):
 def test_hostile_form_posts_get_4xx_and_the_page_keeps_serving(ske_sandbox, content, ctype):
     for path in ("/prov", "/token"):
         r = ske_sandbox.client.post(path, content=content, headers={"Content-Type": ctype})
+        if len(content) > 64 * 1024:  # refused by the server's body limit before the page reads it
+            assert r.status_code == 413, (path, r.status_code)
+            continue
         assert r.status_code == 400, (path, r.status_code)
         assert 'role="alert"' in r.text
     assert ske_sandbox.client.get("/").status_code == 200
@@ -231,7 +236,7 @@ def test_token_inspector_decodes_a_grant_and_names_the_rule_that_failed(ske_sand
     text = _text(r.text)
     assert "Maskinporten: MP-130" in text
     assert "exp - iat must be at most 120 seconds" in text
-    assert ske_sandbox.demo.kid in text  # the decoded header
+    assert ske_sandbox.demo_client.kid in text  # the decoded header
 
 
 def test_token_inspector_accepts_a_good_grant_without_using_it_up(ske_sandbox):
@@ -250,7 +255,7 @@ def test_token_inspector_checks_access_tokens_as_the_apis_do(ske_sandbox):
     text = _text(good.text)
     assert "Summert skattegrunnlag: OK" in text and "Inntekt: OK" in text
     forged = jwt.encode({"iss": ske_sandbox.sandbox.issuer, "exp": time.time() + 60, "iat": time.time(),
-                         "jti": str(uuid.uuid4())}, ske_sandbox.demo.private_key_pem, algorithm="RS256",
+                         "jti": str(uuid.uuid4())}, ske_sandbox.demo_client.private_key_pem, algorithm="RS256",
                         headers={"kid": "not-ours"})
     bad = _text(ske_sandbox.client.post("/token", data={"jwt": forged}).text)
     assert "Summert skattegrunnlag: SSG-004" in bad and "Inntekt: IM-004" in bad and "ukjent kid" in bad
@@ -276,12 +281,12 @@ def test_journal_page_lists_calls_newest_first_filters_and_clears(ske_sandbox):
     c.post("/prov", data={"fnr": KARI, "scenario": "summertskattegrunnlag:SSG-008"})
     r = c.get("/journal")
     rows = re.findall(r"<td class=\"outcome\"><code>([^<]+)</code></td>", r.text)
-    assert rows == ["200", "SSG-008", "200", "token"]
-    assert ske_sandbox.demo.orgnr in r.text
+    assert rows == ["200", "SSG-008", "200", "token", "200"]  # newest first; discovery is the oldest
+    assert ske_sandbox.demo_client.orgnr in r.text
     only = c.get("/journal", params={"status": "4xx"})
     assert re.findall(r"<td class=\"outcome\"><code>([^<]+)</code></td>", only.text) == ["SSG-008"]
     by_service = c.get("/journal", params={"service": "maskinporten"})
-    assert re.findall(r"<td class=\"outcome\"><code>([^<]+)</code></td>", by_service.text) == ["token"]
+    assert re.findall(r"<td class=\"outcome\"><code>([^<]+)</code></td>", by_service.text) == ["token", "200"]
     nobody = c.get("/journal", params={"client": "999999999"})
     assert "Ingen kall ennå" in nobody.text
     cleared = c.post("/journal/tom", follow_redirects=False)
