@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,12 +17,10 @@ from .canned import Responder
 from .choices import load_choices
 from .clock import DataCalendar
 from .control import routes as control
-from .dataapi import Faults, unknown_url
+from .dataapi import ApiSpec, Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
 from .hardening import BodyLimit, ControlGuard
-from .inntekt import routes as inntekt
 from .journal import Journal, Recorder
-from .maskinporten import routes as maskinporten
 from .maskinporten.grant import GrantValidator
 from .maskinporten.keys import KeySet
 from .maskinporten.registry import Registry
@@ -29,16 +28,8 @@ from .maskinporten.tokens import TokenIssuer
 from .page import routes as page
 from .population.world import Population
 from .rettighetspakker import load_pakker
+from .services import DATA_APIS, SERVICES, of_path
 from .settings import Settings
-from .sistetilgjengeligeskatteoppgjoer import routes as siste
-from .summertskattegrunnlag import routes as ssg
-
-SERVICES = {
-    "maskinporten": "maskinporten/",
-    "summertskattegrunnlag": "summertskattegrunnlag/v2",
-    "inntekt": "inntekt/v1",
-    "sistetilgjengeligeskatteoppgjoer": "sistetilgjengeligeskatteoppgjoer/v1",
-}
 
 
 class Sandbox:
@@ -66,8 +57,7 @@ class Sandbox:
         self.responder: Responder | None = None
 
     def base_urls(self) -> dict[str, str]:
-        base = self.settings.base_url.rstrip("/")
-        return {name: f"{base}/{path}" for name, path in SERVICES.items()}
+        return {s.name: s.sandbox_url(self.settings.base_url) for s in SERVICES}
 
     def reset(self) -> None:
         """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts
@@ -80,22 +70,15 @@ class Sandbox:
         self.population.forget_runtime_personas()
 
 
-def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
-
-
-UNKNOWN_URL_BY_PREFIX = {
-    "/summertskattegrunnlag": ssg.API,
-    "/inntekt": inntekt.API,
-    "/sistetilgjengeligeskatteoppgjoer": siste.API,
-}
+# A data API's unknown-URL answer, by path prefix: its own 404 code, not the sandbox's.
+_UNKNOWN_URL = {service.prefix: unknown_url(ApiSpec.of(service)) for service in DATA_APIS}
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
     """Paths no route matches (even odd bytes such as an encoded newline) get the API's own 404 code."""
-    for prefix, api in UNKNOWN_URL_BY_PREFIX.items():
-        if request.url.path == prefix or request.url.path.startswith(prefix + "/"):
-            return await unknown_url(api)(request)
+    service = of_path(request.url.path)
+    if service is not None and service.prefix in _UNKNOWN_URL:
+        return await _UNKNOWN_URL[service.prefix](request)
     return JSONResponse({"error": "not_found", "path": request.url.path}, status_code=404)
 
 
@@ -104,10 +87,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     settings = settings or Settings(**overrides)
     app = Starlette(routes=[
         *page.routes,
-        Mount("/maskinporten", routes=maskinporten.routes),
-        Mount("/summertskattegrunnlag", routes=ssg.routes),
-        Mount("/inntekt", routes=inntekt.routes),
-        Mount("/sistetilgjengeligeskatteoppgjoer", routes=siste.routes),
+        *(Mount(service.prefix, routes=import_module(service.routes).routes) for service in SERVICES),
         Mount("/__sandbox", routes=control.routes),
     ], exception_handlers={404: not_found}, middleware=[
         Middleware(ControlGuard), Middleware(RealHosts), Middleware(Recorder), Middleware(BodyLimit)])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .services import CONTRACTS
 
 
 def _date(text: str) -> dt.date:
@@ -180,7 +181,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-CONTRACTS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer", "maskinporten")
 
 
 def _base_path(text: str) -> tuple[str, str]:

@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 
 from .resources import contracts_dir
+from .services import CONTRACTS, DATA_API_NAMES
 
-DATA_APIS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer")
-APIS = (*DATA_APIS, "maskinporten")
+DATA_APIS = DATA_API_NAMES
+APIS = CONTRACTS  # the data APIs first: the order `verify` runs them in
 # The operation whose responses a client parses: one per data API; Maskinporten's token endpoint.
 _OPERATION = {"maskinporten": ("/token", "post")}
 _DROP = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly", "description", "externalDocs"}

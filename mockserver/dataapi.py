@@ -22,10 +22,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .caching import person_number
 from .canned import CannedAnswer
 from .environments import environment_of
+from .identifiers import InvalidIdentifier
 from .maskinporten.tokens import InvalidToken, orgnr_of
 from .representation import JSON, NotAcceptable, choose_media_type, render
+from .services import Service
 from .skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
 
 log = logging.getLogger("ske_sandbox")
@@ -44,6 +47,13 @@ class ApiSpec:
     xml_root: str
     xml_namespace: str
     forbidden: str = "forbidden"  # meaning used for a missing scope
+
+    @classmethod
+    def of(cls, service: Service, forbidden: str = "forbidden") -> ApiSpec:
+        """The spec of a data API in the service registry."""
+        if service.errors is None:
+            raise ValueError(f"{service.name} is not a data API")
+        return cls(service.name, service.errors, service.scopes, service.xml_root, service.xml_namespace, forbidden)
 
 
 @dataclass(frozen=True)
@@ -275,9 +285,6 @@ def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:
 
 
 def check_person_number(api: ApiSpec, value: str) -> None:
-    from .caching import person_number
-    from .identifiers import InvalidIdentifier
-
     try:
         person_number(value)
     except InvalidIdentifier as exc:

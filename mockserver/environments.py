@@ -12,16 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# service name -> the sandbox's path prefix for it (the real host's root maps onto this prefix)
-PREFIXES = {
-    "maskinporten": "/maskinporten",
-    "summertskattegrunnlag": "/summertskattegrunnlag",
-    "inntekt": "/inntekt",
-    "sistetilgjengeligeskatteoppgjoer": "/sistetilgjengeligeskatteoppgjoer",
-}
-# service name -> the version segment its contract's paths are relative to
-BASE_PATHS = {"maskinporten": "", "summertskattegrunnlag": "/v2", "inntekt": "/v1",
-              "sistetilgjengeligeskatteoppgjoer": "/v1"}
+from .services import BY_NAME, SERVICES
 
 
 @dataclass(frozen=True)
@@ -31,21 +22,16 @@ class Environment:
     hosts: dict[str, str]  # service -> hostname; empty for the sandbox's own address
 
     def base_url(self, service: str) -> str:
-        return f"https://{self.hosts[service]}{BASE_PATHS[service] or '/'}"
+        return f"https://{self.hosts[service]}{BY_NAME[service].base_path or '/'}"
 
 
-TEST = Environment("test", "https://test.maskinporten.no/", {
-    "maskinporten": "test.maskinporten.no",
-    "summertskattegrunnlag": "summertskattegrunnlag.api.skatteetaten-test.no",
-    "inntekt": "inntekt.api.skatteetaten-test.no",
-    "sistetilgjengeligeskatteoppgjoer": "sistetilgjengeligeskatteoppgjoer.api.skatteetaten-test.no",
-})
-PROD = Environment("prod", "https://maskinporten.no/", {
-    "maskinporten": "maskinporten.no",
-    "summertskattegrunnlag": "summertskattegrunnlag.api.skatteetaten.no",
-    "inntekt": "inntekt.api.skatteetaten.no",
-    "sistetilgjengeligeskatteoppgjoer": "sistetilgjengeligeskatteoppgjoer.api.skatteetaten.no",
-})
+def _real(name: str) -> Environment:
+    hosts = {s.name: s.hosts[name] for s in SERVICES}
+    return Environment(name, f"https://{hosts['maskinporten']}/", hosts)
+
+
+TEST = _real("test")
+PROD = _real("prod")
 REAL = (TEST, PROD)
 # real hostname -> (environment, service)
 REAL_HOSTS: dict[str, tuple[Environment, str]] = {
@@ -77,7 +63,7 @@ class RealHosts:
             state = scope.setdefault("state", {})
             if hit is not None:
                 env, service = hit
-                prefix = PREFIXES[service]
+                prefix = BY_NAME[service].prefix
                 scope = {**scope, "path": prefix + scope["path"],
                          "raw_path": prefix.encode() + scope.get("raw_path", scope["path"].encode())}
                 state["environment"] = env

@@ -24,6 +24,7 @@ from starlette.requests import Request
 
 from . import contractschema, variants
 from .canned import CannedAnswer
+from .months import month_text, months_between, parse_month
 
 Hint = Any  # a fixed value, or a function of the call's Random
 _TEXT = string.ascii_letters + string.digits + " -.,æøåÆØÅ"
@@ -92,12 +93,10 @@ def _text(rng: random.Random, longest: int, shortest: int = 0) -> str:
 
 
 def _months(request: Request) -> list[str]:
-    from .inntekt.routes import months_between, parse_period  # validated already; parse again for the list
-
-    q = request.query_params
-    fra = parse_period("fraOgMed", q.get("fraOgMed"))
-    til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
-    return [f"{y:04d}-{m:02d}" for y, m in months_between(fra, til)]
+    q = request.query_params  # validated by the route already
+    fra = parse_month(q.get("fraOgMed", ""))
+    til = parse_month(q["tilOgMed"]) if "tilOgMed" in q else fra
+    return [month_text(m) for m in months_between(fra, til)]
 
 
 def hints_for(api: str, request: Request) -> dict[str, Hint]:

@@ -21,8 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import h11
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .environments import environment_of
+from .maskinporten.errors import invalid_request
+from .services import MASKINPORTEN, of_path
+from .skatteetaten_errors import error_response
 
 MAX_BODY = 64 * 1024  # bytes of request body; Maskinporten grants are a few KiB
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
@@ -60,36 +66,16 @@ def _head_size(scope: dict[str, Any]) -> int:
     return size + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
 
 
-def _api_of(path: str) -> Any:
-    """The data API serving `path`, for its own error body; None elsewhere."""
-    from .inntekt.routes import API as INNTEKT
-    from .sistetilgjengeligeskatteoppgjoer.routes import API as SISTE
-    from .summertskattegrunnlag.routes import API as SSG
-
-    for prefix, api in (("/summertskattegrunnlag/", SSG), ("/inntekt/", INNTEKT),
-                        ("/sistetilgjengeligeskatteoppgjoer/", SISTE)):
-        if path.startswith(prefix):
-            return api
-    return None
-
-
 def refusal(scope: dict[str, Any], status: int, reason: str) -> Response:
     """The answer to a request refused for its size or slowness, in the format of the service it was for."""
     path = scope["path"]
-    if path.startswith("/maskinporten/") and status in (408, 413):
-        from starlette.requests import Request
-
-        from .environments import environment_of
-        from .maskinporten.errors import invalid_request
-
+    service = of_path(path)
+    if service is MASKINPORTEN and status in (408, 413):
         answer = invalid_request(reason).response(environment_of(Request(scope)).issuer)
         answer.headers.update(_CLOSE)
         return answer
-    api = _api_of(path)
-    if api is not None:
-        from .skatteetaten_errors import error_response
-
-        return error_response(api.errors("invalid", reason, status=str(status), **_CLOSE))
+    if service is not None and service.errors is not None:
+        return error_response(service.errors("invalid", reason, status=str(status), **_CLOSE))
     return JSONResponse({"error": "request_refused", "status": status, "reason": reason},
                         status_code=status, headers=_CLOSE)
 

@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl
 import jwt
 
 from . import fastjwt
-from .environments import PREFIXES
+from .conformance.checks import check, retry_problems
+from .services import BY_NAME, split_path
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
 MAX_FORM = 64 * 1024
 MAX_CLAIMS, MAX_CLAIM = 40, 1024  # a grant or token's decoded claims are client-controlled as well
-_SERVICE_BY_PREFIX = {prefix: service for service, prefix in PREFIXES.items()}
 
 
 def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -91,8 +91,6 @@ class Journal:
 
     def entries(self) -> list[dict[str, Any]]:
         """The entries, oldest first, each with its contract verdict."""
-        from .conformance.checks import check, retry_problems
-
         with self._lock:
             entries = list(self._entries)
         retries = retry_problems(entries)
@@ -115,10 +113,8 @@ NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a c
 def _service_of(path: str) -> tuple[str, str] | None:
     if path.startswith(NOT_JOURNALED):
         return None
-    for prefix, service in _SERVICE_BY_PREFIX.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return service, path[len(prefix):] or "/"
-    return None
+    hit = split_path(path)
+    return (hit[0].name, hit[1]) if hit is not None else None
 
 
 class Recorder:
@@ -169,7 +165,7 @@ class Recorder:
         outcome, caller = state.get("journal_outcome", (None, None))
         retry_after = _first(answer["headers"], (b"retry-after",), lower=True)[b"retry-after"]
         host = env.hosts.get(service)
-        base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + PREFIXES[service]
+        base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + BY_NAME[service].prefix
         query = scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT]
         entry: dict[str, Any] = {
             "at": round(time.time(), 3),

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from .resources import SAFE_LOADER, fixtures_dir
+from .services import SERVICES
 
 
 class PakkeError(ValueError):
@@ -64,7 +65,7 @@ class Pakke:
         return {**oppgave, "inntekt": kept}
 
 
-APIS = frozenset({"summertskattegrunnlag", "inntekt"})
+APIS = frozenset(s.name for s in SERVICES if s.rettighetspakke)
 INNTEKT_TYPER = ("loennsinntekt", "ytelseFraOffentlige", "pensjonEllerTrygd", "naeringsinntekt")
 SKJERMING = ("delvis", "full")
 

@@ -13,18 +13,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..clock import is_time
-from ..environments import BASE_PATHS
 from ..identifiers import InvalidIdentifier, parse_person_number
 from ..maskinporten.grant import ALLOWED_ALGS, GRANT_TYPE, MAX_LIFETIME, SKEW
 from ..representation import NotAcceptable, choose_media_type
+from ..services import BY_NAME, DATA_APIS
 from .operations import Operation, Parameter, operations
 
-SCOPES = {
-    "summertskattegrunnlag": {"skatteetaten:summertskattegrunnlag", "skatteetaten:spesifisertsummertskattegrunnlag"},
-    "sistetilgjengeligeskatteoppgjoer": {"skatteetaten:summertskattegrunnlag",
-                                         "skatteetaten:spesifisertsummertskattegrunnlag"},
-    "inntekt": {"skatteetaten:inntekt"},
-}
+SCOPES = {service.name: service.scopes for service in DATA_APIS}
 FORM = "application/x-www-form-urlencoded"
 # Statuses that say the request itself was at fault, whatever the static checks found.
 REQUEST_FAULTS = {400, 401, 406}
@@ -33,9 +28,10 @@ REQUEST_FAULTS = {400, 401, 406}
 def check(entry: dict[str, Any]) -> list[str]:
     service = entry.get("service", "")
     path = entry.get("path", "")
-    base = BASE_PATHS.get(service)
-    if base is None:
+    known = BY_NAME.get(service)
+    if known is None:
         return [f"{path} is not a path of any contract"]
+    base = known.base_path
     op, params, problems = _operation(service, entry.get("method", ""), path, base)
     if op is None:
         return problems

@@ -10,13 +10,7 @@ from typing import Any
 import yaml
 
 from ..resources import contracts_dir
-
-TITLES = {
-    "maskinporten": "Maskinporten",
-    "summertskattegrunnlag": "Summert skattegrunnlag",
-    "inntekt": "Inntekt",
-    "sistetilgjengeligeskatteoppgjoer": "Siste tilgjengelige skatteoppgjør",
-}
+from ..services import BY_NAME
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class Operation:
 
     @property
     def name(self) -> str:
-        return f"{TITLES[self.service]} contract, {self.operation_id} ({self.method} {self.template})"
+        return f"{BY_NAME[self.service].title} contract, {self.operation_id} ({self.method} {self.template})"
 
 
 def _resolve(doc: dict[str, Any], node: Any) -> Any:

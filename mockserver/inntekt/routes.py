@@ -10,8 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
-from ..maskinporten.registry import SCOPE_INNTEKT
+from ..months import months_between
 from ..population.reports import month_reports
+from ..services import INNTEKT
 from .errors import IM
 
 MAX_SPAN_MONTHS = 12
@@ -19,13 +20,7 @@ FIRST_PERIOD = (2015, 1)  # a-ordningen began in January 2015
 _PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 LAST_YEAR = 2999
 
-API = ApiSpec(
-    name="inntekt",
-    errors=IM,
-    scopes=frozenset({SCOPE_INNTEKT}),
-    xml_root="inntekter",
-    xml_namespace="urn:no:skatteetaten:datasamarbeid:inntekt:v1",
-)
+API = ApiSpec.of(INNTEKT)
 
 
 def parse_period(name: str, value: str | None) -> tuple[int, int]:
@@ -40,14 +35,6 @@ def parse_period(name: str, value: str | None) -> tuple[int, int]:
     if period[0] > LAST_YEAR:
         raise IM("invalid", f"{name} {value} ligger for langt fram i tid")
     return period
-
-
-def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
-    out, cur = [], start
-    while cur <= end:
-        out.append(cur)
-        cur = (cur[0] + (cur[1] == 12), cur[1] % 12 + 1)
-    return out
 
 
 async def hent(request: Request) -> Response:

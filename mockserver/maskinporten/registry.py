@@ -39,11 +39,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from ..configfiles import ConfigError, load, where
 from ..identifiers import is_synthetic_orgnr, make_orgnr
+from ..services import SCOPE_INNTEKT, SCOPE_SSG
 from .keys import load_private_key, private_key_pem, public_jwk, seeded_private_key_pem
 
-SCOPE_SSG = "skatteetaten:summertskattegrunnlag"
-SCOPE_SSG_LEGACY = "skatteetaten:spesifisertsummertskattegrunnlag"
-SCOPE_INNTEKT = "skatteetaten:inntekt"
 KOMMUNE_PAKKE = "kommuneboligsosialeformaal"
 DEFAULT_LIFETIME = 120
 

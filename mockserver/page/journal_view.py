@@ -7,17 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..inntekt.errors import IM
-from ..sistetilgjengeligeskatteoppgjoer.errors import TD
-from ..summertskattegrunnlag.errors import SSG
+from ..services import DATA_APIS
+from ..services import SERVICES as REGISTRY
 
-SERVICES = {
-    "maskinporten": "Maskinporten",
-    "sistetilgjengeligeskatteoppgjoer": "Siste tilgjengelige",
-    "summertskattegrunnlag": "Summert skattegrunnlag",
-    "inntekt": "Inntekt",
-}
-_STATUS_OF_CODE = {code: status for cat in (SSG, IM, TD) for code, status, _ in cat.table()}
+SERVICES = {service.name: service.short_title for service in REGISTRY}  # the filter's choices
+_STATUS_OF_CODE = {code: status for s in DATA_APIS if s.errors for code, status, _ in s.errors.table()}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..identifiers import InvalidIdentifier, parse_person_number
 from ..maskinporten.registry import KOMMUNE_PAKKE
+from ..months import last_months
 from ..population.life import FIRST_MONTH, Life, Month
 from ..population.reports import month_reports
 from .chart import Chart, income_chart
@@ -135,13 +136,7 @@ def year_view(population: Any, pakke: Any, life: Life, year: int) -> YearView:
 
 def chart_months(population: Any) -> list[Month]:
     last = population.calendar.last_available_month()
-    months = []
-    index = last[0] * 12 + last[1] - 1
-    for i in range(CHART_MONTHS - 1, -1, -1):
-        month = ((index - i) // 12, (index - i) % 12 + 1)
-        if month >= FIRST_MONTH:
-            months.append(month)
-    return months
+    return [month for month in last_months(last, CHART_MONTHS) if month >= FIRST_MONTH]
 
 
 @dataclass

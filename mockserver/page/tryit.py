@@ -6,16 +6,15 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ..inntekt.errors import IM
 from ..maskinporten.registry import KOMMUNE_PAKKE
-from ..sistetilgjengeligeskatteoppgjoer.errors import TD
-from ..summertskattegrunnlag.errors import SSG
+from ..months import add_months
+from ..services import DATA_APIS, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER, SUMMERTSKATTEGRUNNLAG
 from .client import Exchange, SandboxClient, decode_jwt
 from .labels import advice
 
-SSG_PATH = "summertskattegrunnlag"
-IM_PATH = "inntekt"
-TD_PATH = "sistetilgjengeligeskatteoppgjoer"
+SSG_PATH = SUMMERTSKATTEGRUNNLAG.name
+IM_PATH = INNTEKT.name
+TD_PATH = SISTETILGJENGELIGESKATTEOPPGJOER.name
 INNTEKT_MONTHS = 3
 
 
@@ -29,8 +28,10 @@ class Choice:
 def scenario_choices() -> list[tuple[str, list[Choice]]]:
     """The picker's groups: every documented code of each API, plus the sandbox's own extras."""
     groups = []
-    for title, catalogue, target in (("Summert skattegrunnlag", SSG, SSG_PATH), ("Inntekt", IM, IM_PATH),
-                                     ("Siste tilgjengelige skatteoppgjør", TD, TD_PATH)):
+    for service in DATA_APIS:
+        title, catalogue, target = service.title, service.errors, service.name
+        if catalogue is None:
+            continue
         seen, choices = set(), []
         for code, status, melding in catalogue.table():
             if code not in seen:
@@ -103,7 +104,7 @@ async def run_flow(request: Request, fnr: str, scenario: tuple[str, str] | None,
             flow.steps.append(Step(ssg, f"Det summerte skattegrunnlaget for {year}, filtrert for "
                                         f"rettighetspakken {KOMMUNE_PAKKE}.", advice(ssg.code, ssg.status)))
         last = sandbox.population.calendar.last_available_month()
-        first = _months_back(last, INNTEKT_MONTHS - 1)
+        first = add_months(last, -(INNTEKT_MONTHS - 1))
         period = f"fraOgMed={first[0]:04d}-{first[1]:02d}&tilOgMed={last[0]:04d}-{last[1]:02d}"
         inntekt = await client.call("Inntekt (a-ordningen)", "GET",
                                     f"/{IM_PATH}/v1/{KOMMUNE_PAKKE}/{fnr}/inntekter?{period}", headers(IM_PATH))
@@ -122,6 +123,3 @@ def _year_of(ex: Exchange) -> str | None:
     return ex.body[start + 27:start + 31] if start >= 0 else None
 
 
-def _months_back(month: tuple[int, int], n: int) -> tuple[int, int]:
-    index = month[0] * 12 + month[1] - 1 - n
-    return index // 12, index % 12 + 1

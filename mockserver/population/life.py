@@ -13,10 +13,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..identifiers import make_orgnr
+from ..months import Month, add_months
 
 FIRST_MONTH = (2021, 1)
 
-Month = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -189,11 +189,6 @@ def _kontonummer(rng: random.Random) -> str:
             return first10 + str(k)
 
 
-def _month_offset(month: Month, n: int) -> Month:
-    total = month[0] * 12 + month[1] - 1 + n
-    return total // 12, total % 12 + 1
-
-
 ARCHETYPES = (
     ("employee", 56), ("two-employers", 10), ("unemployed", 6), ("disability", 6), ("aap", 4),
     ("self-employed", 7), ("kvalifisering", 3), ("no-income", 2), ("part-time", 6),
@@ -256,7 +251,7 @@ def _incomes(life: Life, kind: str, rng: random.Random, age: int, o: dict) -> No
         s.append(_wage_stream(rng, round(monthly * 0.5), beskrivelse="timeloenn"))
     elif kind == "unemployed":
         lost = (2024, rng.randrange(3, 12))
-        s.append(_wage_stream(rng, monthly, end=_month_offset(lost, -1)))
+        s.append(_wage_stream(rng, monthly, end=add_months(lost, -1)))
         s.append(IncomeStream("ytelseFraOffentlige", "dagpengerVedArbeidsloeshet", NAV,
                               round(monthly * 0.62), lost, None, trekk=0.25))
     elif kind == "disability":

@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from ..choices import Choices
+from ..months import next_month
 from .codes import beskrivelse_valid
 from .life import IncomeStream, Life, Month, monthly_amount
 
@@ -100,7 +101,7 @@ def mottaksinformasjon(life: Life, month: Month, payer: str, choices: Choices) -
     rng = random.Random(f"{life.settlement_seed}:mottak:{payer}:{month}")
     if rng.random() < choices.mottaksinformasjon_empty_share:
         return {}
-    nxt = (month[0] + (month[1] == 12), month[1] % 12 + 1)
+    nxt = next_month(month)
     utc = dt.datetime(nxt[0], nxt[1], 1) - dt.timedelta(days=rng.randrange(0, 4)) + dt.timedelta(
         seconds=rng.randrange(7 * 3600, 20 * 3600))
     offset = _oslo_offset(utc)

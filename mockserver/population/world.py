@@ -12,6 +12,7 @@ from typing import Any
 from ..choices import Choices
 from ..clock import DataCalendar
 from ..identifiers import parse_person_number
+from ..months import iter_months
 from .life import FIRST_MONTH, Life, Month, build_life
 from .personas import Persona, PersonaError, load_personas, persona_years
 from .reports import month_reports
@@ -177,12 +178,7 @@ class Population:
         if not life.exists:
             return []
         last = self.calendar.last_available_month()
-        months, cur = [], FIRST_MONTH
-        while cur <= last:
-            if month_reports(life, cur, self.choices):
-                months.append(cur)
-            cur = (cur[0] + (cur[1] == 12), cur[1] % 12 + 1)
-        return months
+        return [m for m in iter_months(FIRST_MONTH, last) if month_reports(life, m, self.choices)]
 
     def month_available(self, month: Month) -> bool:
         return FIRST_MONTH <= month and self.calendar.month_available(*month)

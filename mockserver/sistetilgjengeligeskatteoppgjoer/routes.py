@@ -9,17 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, serve, unknown_url
-from ..maskinporten.registry import SCOPE_SSG, SCOPE_SSG_LEGACY
+from ..services import SISTETILGJENGELIGESKATTEOPPGJOER
 from .errors import TD
 
-API = ApiSpec(
-    name="sistetilgjengeligeskatteoppgjoer",
-    errors=TD,
-    scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}),
-    xml_root="tilgjengeligdata",
-    xml_namespace="urn:no:skatteetaten:datasamarbeid:tilgjengeligdata:v1",
-    forbidden="unauthenticated",  # the API documents no 403 code
-)
+API = ApiSpec.of(SISTETILGJENGELIGESKATTEOPPGJOER, forbidden="unauthenticated")  # it documents no 403 code
 
 
 async def hent(request: Request) -> Response:

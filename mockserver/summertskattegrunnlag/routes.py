@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
-from ..maskinporten.registry import SCOPE_SSG, SCOPE_SSG_LEGACY
+from ..services import SUMMERTSKATTEGRUNNLAG
 from .errors import SSG
 from .model import skjerm, skjerm_helt
 
@@ -19,13 +19,7 @@ FIRST_YEAR = 2017  # V2 does not serve 2016 or earlier
 YEAR_NOT_SUPPORTED = "Oppgitt inntektsår er ikke støttet."
 LISTS = ("grunnlag", "svalbardGrunnlag", "kildeskattPaaLoennGrunnlag")
 
-API = ApiSpec(
-    name="summertskattegrunnlag",
-    errors=SSG,
-    scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}),
-    xml_root="summertSkattegrunnlag",
-    xml_namespace="urn:no:skatteetaten:datasamarbeid:summertskattegrunnlag:v2",
-)
+API = ApiSpec.of(SUMMERTSKATTEGRUNNLAG)
 
 
 async def hent(request: Request) -> Response:

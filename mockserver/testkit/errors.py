@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..inntekt.errors import IM
-from ..sistetilgjengeligeskatteoppgjoer.errors import TD
-from ..summertskattegrunnlag.errors import SSG
+from ..services import DATA_APIS, ERROR_PREFIXES
 
 
 @dataclass(frozen=True)
@@ -22,8 +20,8 @@ class ErrorCode:
 
 
 ERROR_CODES: dict[str, ErrorCode] = {
-    kode: ErrorCode(kode, api, status, meaning)
-    for api, catalogue in (("summertskattegrunnlag", SSG), ("inntekt", IM), ("sistetilgjengeligeskatteoppgjoer", TD))
-    for kode, status, meaning in catalogue.table()
+    kode: ErrorCode(kode, service.name, status, meaning)
+    for service in DATA_APIS if service.errors is not None
+    for kode, status, meaning in service.errors.table()
 }
-API_OF_PREFIX = {"SSG": "summertskattegrunnlag", "IM": "inntekt", "TD": "sistetilgjengeligeskatteoppgjoer"}
+API_OF_PREFIX = {prefix: service.name for prefix, service in ERROR_PREFIXES.items()}

@@ -19,6 +19,7 @@ from ..conformance.report import NonConformingRequests, paragraphs
 from ..environments import TEST, Environment
 from ..maskinporten.grant import GRANT_TYPE
 from ..maskinporten.registry import DemoClient, demo_client
+from ..services import DATA_API_NAMES
 from ..settings import Settings
 from .errors import API_OF_PREFIX, ERROR_CODES
 
@@ -26,7 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-DATA_APIS = ("summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer")
+DATA_APIS = DATA_API_NAMES
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,10 @@ from schemathesis import GenerationMode
 
 from .. import contractschema
 from ..resources import contracts_dir
+from ..services import SERVICES
 
-# The sandbox's layout: one path prefix per real host (as app.SERVICES, without importing the server).
-SANDBOX_LAYOUT = {
-    "maskinporten": "/maskinporten",
-    "summertskattegrunnlag": "/summertskattegrunnlag/v2",
-    "inntekt": "/inntekt/v1",
-    "sistetilgjengeligeskatteoppgjoer": "/sistetilgjengeligeskatteoppgjoer/v1",
-}
+# The sandbox's layout: one path prefix per real host, the version after it.
+SANDBOX_LAYOUT = {service.name: service.mount_path for service in SERVICES}
 SANDBOX_ONLY_HEADERS = {"ske-sandbox-scenario"}
 
 
