@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
-from ..months import months_between
-from ..population.reports import month_reports
+from ..months import Month, months_between
+from ..rettighetspakker import Pakke
+from ..sandbox import sandbox_of
 from ..services import INNTEKT
 from .errors import IM
+from .model import inntekter
 
 MAX_SPAN_MONTHS = 12
 FIRST_PERIOD = (2015, 1)  # a-ordningen began in January 2015
@@ -37,46 +39,39 @@ def parse_period(name: str, value: str | None) -> tuple[int, int]:
     return period
 
 
-async def hent(request: Request) -> Response:
+@dataclass(frozen=True)
+class Query:
+    months: list[Month]
+    fnr: str
+    pakke: Pakke
+
+
+def check(request: Request, caller: Caller) -> Query:
     p, q = request.path_params, request.query_params
+    fra = parse_period("fraOgMed", q.get("fraOgMed"))
+    til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
+    if til < fra:
+        raise IM("invalid", f"tilOgMed ({q.get('tilOgMed')}) er før fraOgMed ({q.get('fraOgMed')})")
+    months = months_between(fra, til)
+    if len(months) > MAX_SPAN_MONTHS:
+        raise IM("invalid", f"Perioden er {len(months)} måneder; høyst {MAX_SPAN_MONTHS} måneder per kall")
+    fnr = p["personidentifikator"]
+    check_person_number(API, fnr)
+    return Query(months, fnr, check_rettighetspakke(request, API, caller, p["rettighetspakke"]))
 
-    def check(caller: Caller):
-        fra = parse_period("fraOgMed", q.get("fraOgMed"))
-        til = parse_period("tilOgMed", q.get("tilOgMed")) if "tilOgMed" in q else fra
-        if til < fra:
-            raise IM("invalid", f"tilOgMed ({q.get('tilOgMed')}) er før fraOgMed ({q.get('fraOgMed')})")
-        months = months_between(fra, til)
-        if len(months) > MAX_SPAN_MONTHS:
-            raise IM("invalid", f"Perioden er {len(months)} måneder; høyst {MAX_SPAN_MONTHS} måneder per kall")
-        fnr = p["personidentifikator"]
-        check_person_number(API, fnr)
-        return months, check_rettighetspakke(request, API, caller, p["rettighetspakke"])
 
-    def produce(caller: Caller, media: str) -> bytes:
-        months, pakke = check(caller)
-        fnr = p["personidentifikator"]
-        population = request.app.state.sandbox.population
-        available = tuple(month for month in months if population.month_available(month))
+def produce(request: Request, q: Query, media: str) -> bytes:
+    population = sandbox_of(request).population
+    available = tuple(month for month in q.months if population.month_available(month))
+    # its answer, or its error, is the same on every call: cached
+    return sandbox_of(request).caches.encoded(
+        (API.name, q.pakke, q.fnr, available, media, population.calendar.today),
+        lambda: inntekter(population, q.pakke, q.fnr, available), media,
+        xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
-        def build() -> dict[str, Any]:  # its answer, or its error, is the same on every call: cached
-            life = population.lookup(fnr)
-            if life is None:
-                raise IM("unknown_person")
-            oppgaver = []
-            for month in available:
-                for oppgave in month_reports(life, month, population.choices):
-                    kept = pakke.filter_oppgave(oppgave)
-                    if kept is not None:
-                        oppgaver.append(kept)
-            if not oppgaver:
-                raise IM("no_data")
-            return {"oppgaveInntektsmottaker": oppgaver}
 
-        return request.app.state.sandbox.caches.encoded(
-            (API.name, pakke, fnr, available, media, population.calendar.today), build, media,
-            xml_root=API.xml_root, xml_namespace=API.xml_namespace)
-
-    return await serve(request, API, produce, check)
+async def hent(request: Request) -> Response:
+    return await serve(request, API, check, produce)
 
 
 routes = [

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..environments import environment_of
+from ..sandbox import sandbox_of
 from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
 
@@ -47,7 +48,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def token(request: Request) -> Response:
-    sandbox = request.app.state.sandbox
+    sandbox = sandbox_of(request)
     issuer = environment_of(request).issuer
     try:
         grant = sandbox.grants.validate(await _form(request), issuer)
@@ -68,7 +69,7 @@ async def well_known(request: Request) -> Response:
 
 
 async def jwk(request: Request) -> Response:
-    return JSONResponse(request.app.state.sandbox.keys.jwks())
+    return JSONResponse(sandbox_of(request).keys.jwks())
 
 
 async def error_page(request: Request) -> Response:

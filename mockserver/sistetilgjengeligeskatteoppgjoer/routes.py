@@ -9,28 +9,25 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, serve, unknown_url
+from ..sandbox import sandbox_of
 from ..services import SISTETILGJENGELIGESKATTEOPPGJOER
-from .errors import TD
+from .model import siste_tilgjengelige
 
 API = ApiSpec.of(SISTETILGJENGELIGESKATTEOPPGJOER, forbidden="unauthenticated")  # it documents no 403 code
 
 
+def check(request: Request, caller: Caller) -> str:
+    fnr: str = request.path_params["personidentifikator"]
+    check_person_number(API, fnr)
+    return fnr
+
+
+def produce(request: Request, fnr: str, media: str) -> dict[str, Any]:
+    return siste_tilgjengelige(sandbox_of(request).population, fnr)
+
+
 async def hent(request: Request) -> Response:
-    fnr = request.path_params["personidentifikator"]
-
-    def check(caller: Caller) -> None:
-        check_person_number(API, fnr)
-
-    def produce(caller: Caller, media: str) -> dict[str, Any]:
-        check(caller)
-        population = request.app.state.sandbox.population
-        life = population.lookup(fnr)
-        years = [y for y in population.settled_years(life) if y not in life.deleted] if life else []
-        if not years:
-            raise TD("no_data")
-        return {"personidentifikator": fnr, "ressursId": "skattegrunnlag", "sisteTilgjengeligePeriode": str(years[-1])}
-
-    return await serve(request, API, produce, check)
+    return await serve(request, API, check, produce)
 
 
 routes = [

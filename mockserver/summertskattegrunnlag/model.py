@@ -1,9 +1,15 @@
-"""Shaping of the yearly body beyond what the population gives: skjerming."""
+"""What Summert skattegrunnlag answers for a person and year: the population's yearly body, cut to the
+rettighetspakke and screened where the person is skjermet."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..population.world import Population
+from ..rettighetspakker import Pakke
+from .errors import SSG
+
+LISTS = ("grunnlag", "svalbardGrunnlag", "kildeskattPaaLoennGrunnlag")
 # Spesifisering types that point at where a person lives or works.
 GEOLOCATING = {"Eiendom", "LoennOgTilsvarendeYtelser", "Kjoeretoey"}
 
@@ -18,7 +24,7 @@ def skjerm_helt(body: dict[str, Any]) -> dict[str, Any]:
 def skjerm(body: dict[str, Any]) -> dict[str, Any]:
     """Remove geolocating detail from a screened person's answer; the sums stay as they were."""
     out = dict(body)
-    for key in ("grunnlag", "svalbardGrunnlag", "kildeskattPaaLoennGrunnlag"):
+    for key in LISTS:
         if key not in out:
             continue
         items = []
@@ -33,3 +39,21 @@ def skjerm(body: dict[str, Any]) -> dict[str, Any]:
         out[key] = items
     out["skjermet"] = True
     return out
+
+
+def skattegrunnlag(population: Population, pakke: Pakke, stadie: str, year: int, fnr: str) -> dict[str, Any]:
+    """The body for one call, or the documented error (SSG-007 unknown, SSG-011 deleted, SSG-008 none)."""
+    life = population.lookup(fnr)
+    if life is None:
+        raise SSG("unknown_person")
+    if year in life.deleted:
+        raise SSG("gone")
+    if not population.has_document(life, year, stadie):
+        raise SSG("no_data")
+    body = population.skattegrunnlag(life, year, stadie)
+    if life.skjermet_helt or (life.skjermet and pakke.skjerming == "full"):
+        return skjerm_helt(body)
+    for key in LISTS:
+        if key in body:
+            body[key] = pakke.filter_grunnlag(body[key])
+    return skjerm(body) if life.skjermet else body
