@@ -139,7 +139,6 @@ class Life:
     born: dt.date
     gender: str
     d_number: bool
-    address: dict[str, str]
     story: str = ""
     scenario: str | None = None
     streams: list[IncomeStream] = field(default_factory=list)
@@ -220,7 +219,6 @@ def build_life(
     first = fake.first_name_male() if gender == "M" else fake.first_name_female()
     life = Life(
         fnr=fnr, first_name=first, last_name=fake.last_name(), born=born, gender=gender, d_number=d_number,
-        address={"adressenavn": fake.street_address(), "postnummer": fake.postcode(), "poststed": fake.city()},
         settlement_seed=key,
     )
     age = calendar_year - born.year

@@ -43,11 +43,6 @@ from ..resources import fixtures_dir
 from .life import ARCHETYPES
 
 KNOWN_ARCHETYPES = {name for name, _ in ARCHETYPES} | {"pensioner", "student"}
-KNOWN_KEYS = {
-    "fnr", "scenario", "story", "first_name", "last_name", "archetype", "monthly", "naering", "wealth",
-    "skjermet", "svalbard", "no_settlement", "deleted", "exists", "spouse", "children",
-    "kildeskatt_paa_loenn", "inntekt", "utkast_differs", "skatteoppgjoersdato", "pensjonspremie",
-}
 
 
 SHAPES: dict[str, tuple[Any, ...]] = {

@@ -159,7 +159,7 @@ class Population:
         pn = parse_person_number(persona.fnr)
         return Life(fnr=persona.fnr, first_name=persona.spec.get("first_name", "(ingen)"),
                     last_name=persona.spec.get("last_name", "(ukjent person)"), born=pn.born,
-                    gender=pn.gender, d_number=pn.d_number, address={}, story=persona.story,
+                    gender=pn.gender, d_number=pn.d_number, story=persona.story,
                     scenario=persona.scenario, exists=False)
 
     # -- calendars ------------------------------------------------------------------------------
