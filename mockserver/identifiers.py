@@ -19,7 +19,7 @@ SYNTHETIC_MONTH_OFFSET = 80
 D_NUMBER_DAY_OFFSET = 40
 
 
-def _mod11(digits: list[int], weights: tuple[int, ...]) -> int | None:
+def mod11(digits: list[int], weights: tuple[int, ...]) -> int | None:
     """Check digit by mod 11, or None where the remainder makes the number impossible."""
     k = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
     if k == 11:
@@ -30,10 +30,10 @@ def _mod11(digits: list[int], weights: tuple[int, ...]) -> int | None:
 def person_check_digits(first9: str) -> str | None:
     """The two control digits of an 11-digit person number, or None if no valid pair exists."""
     d = [int(c) for c in first9]
-    k1 = _mod11(d, _W1)
+    k1 = mod11(d, _W1)
     if k1 is None:
         return None
-    k2 = _mod11(d + [k1], _W2)
+    k2 = mod11(d + [k1], _W2)
     if k2 is None:
         return None
     return f"{k1}{k2}"
@@ -119,7 +119,7 @@ def is_synthetic_person_number(value: str) -> bool:
 
 
 def org_check_digit(first8: str) -> int | None:
-    return _mod11([int(c) for c in first8], _ORG_W)
+    return mod11([int(c) for c in first8], _ORG_W)
 
 
 def make_orgnr(n: int) -> str:

@@ -24,6 +24,7 @@ import jwt
 
 from . import fastjwt
 from .conformance.checks import check, retry_problems
+from .errorbody import error_code
 from .services import BY_NAME, split_path
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
@@ -223,7 +224,7 @@ def _error_of(body: bytes) -> tuple[str | None, str | None]:
     if not isinstance(doc, dict):
         return None, None
     text = doc.get("melding") or doc.get("error_description")
-    kode = doc.get("kode") or str(doc.get("error_uri", "")).rpartition("/")[2] or None
+    kode = error_code(doc)
     return kode, str(text)[:300] if text else None
 
 

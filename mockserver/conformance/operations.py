@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ..contractschema import resolve
 from ..resources import contracts_dir
 from ..services import BY_NAME
 
@@ -52,10 +53,7 @@ class Operation:
 
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     while isinstance(node, dict) and "$ref" in node:
-        target: Any = doc
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
+        node = resolve(doc, node["$ref"])
     return node
 
 

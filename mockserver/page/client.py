@@ -14,6 +14,7 @@ import httpx
 import jwt
 from starlette.requests import Request
 
+from ..errorbody import error_code
 from ..maskinporten.grant import GRANT_TYPE
 from ..maskinporten.registry import DemoClient, demo_client
 
@@ -73,17 +74,6 @@ def pretty(body: bytes, content_type: str) -> str:
         except ValueError:
             return text
     return text
-
-
-def error_code(body: Any) -> str | None:
-    """The documented code of an error answer: Skatteetaten's `kode` or Maskinporten's MP-nnn."""
-    if isinstance(body, dict):
-        if isinstance(body.get("kode"), str):
-            return body["kode"]
-        uri = body.get("error_uri")
-        if isinstance(uri, str) and "/errors/" in uri:
-            return uri.rsplit("/", 1)[-1]
-    return None
 
 
 def decode_jwt(token: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..identifiers import make_orgnr
+from ..identifiers import make_orgnr, mod11
 from ..months import Month, add_months
 
 FIRST_MONTH = (2021, 1)
@@ -176,15 +176,15 @@ def monthly_amount(stream: IncomeStream, month: Month) -> int:
     return round(stream.monthly * _growth(month[0], 0.04 if stream.kind == "loennsinntekt" else 0.03))
 
 
+_KONTO_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
 def _kontonummer(rng: random.Random) -> str:
     """11 digits with a valid mod-11 control digit, as Norwegian account numbers have."""
     while True:
         first10 = f"{rng.randrange(1000, 9999)}{rng.randrange(100000, 999999)}"
-        weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-        k = 11 - sum(int(c) * w for c, w in zip(first10, weights, strict=True)) % 11
-        if k == 11:
-            return first10 + "0"
-        if k != 10:
+        k = mod11([int(c) for c in first10], _KONTO_WEIGHTS)
+        if k is not None:
             return first10 + str(k)
 
 
