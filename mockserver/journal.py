@@ -81,7 +81,7 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
 
-    def note(self, request: Any, service: str, outcome: str, caller: Any = None) -> None:
+    def note(self, request: Any, outcome: str, caller: Any = None) -> None:
         """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling."""
         request.state.journal_outcome = (outcome, caller)
 

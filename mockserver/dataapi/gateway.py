@@ -117,9 +117,9 @@ def answer_canned(request: Request, api: ApiSpec, canned: CannedAnswer, media: s
     if canned.status >= 400:
         err = SkeError(str(canned.body.get("kode", "")), canned.status, str(canned.body.get("melding", "")),
                        dict(canned.headers))
-        journal.note(request, api.name, err.kode, caller)
+        journal.note(request, err.kode, caller)
         return error_response(err, media, korrelasjonsid)
-    journal.note(request, api.name, str(canned.status), caller)
+    journal.note(request, str(canned.status), caller)
     return render(canned.body, media, status=canned.status, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
                   headers={**canned.headers, CORRELATION_HEADER: korrelasjonsid})
 
@@ -164,11 +164,11 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
             if canned is not None:
                 return answer_canned(request, api, canned, media, korrelasjonsid, caller)
         body = produce(request, query, media)
-        sandbox.journal.note(request, api.name, "200", caller)
+        sandbox.journal.note(request, "200", caller)
         return render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
                       headers={CORRELATION_HEADER: korrelasjonsid})
     except SkeError as err:
-        sandbox.journal.note(request, api.name, err.kode, caller)
+        sandbox.journal.note(request, err.kode, caller)
         return error_response(err, media, korrelasjonsid)
     except Exception:  # a sandbox bug must still answer in the API's own format
         log.exception("unexpected error in %s", api.name)

@@ -53,14 +53,14 @@ async def token(request: Request) -> Response:
     try:
         grant = sandbox.grants.validate(await _form(request), issuer)
     except GrantError as err:
-        sandbox.journal.note(request, "maskinporten", err.code)
+        sandbox.journal.note(request, err.code)
         return err.response(issuer)
     except Exception:  # a sandbox defect still answers in Maskinporten's format
         log.exception("unexpected error in the token endpoint")
         return GrantError("MP-011", "Invalid assertion. Invalid parameter value", "invalid_request").response(
             issuer)
     answer = sandbox.tokens.issue(grant, issuer)
-    sandbox.journal.note(request, "maskinporten", "token")
+    sandbox.journal.note(request, "token")
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

@@ -224,7 +224,7 @@ def build_life(
     age = calendar_year - born.year
     kind = archetype or archetype_for(rng, age)
     overrides = overrides or {}
-    _incomes(life, kind, rng, age, overrides)
+    _incomes(life, kind, rng, overrides)
     _wealth(life, kind, rng, age, overrides.get("wealth"))
     return life
 
@@ -235,7 +235,7 @@ def _wage_stream(rng: random.Random, monthly: int, start: Month = FIRST_MONTH, e
                         trekk=round(rng.uniform(0.22, 0.36), 2), svalbard=svalbard, holiday_pay=True)
 
 
-def _incomes(life: Life, kind: str, rng: random.Random, age: int, o: dict) -> None:
+def _incomes(life: Life, kind: str, rng: random.Random, o: dict) -> None:
     monthly = int(o.get("monthly") or rng.randrange(28_000, 72_000, 50))
     s = life.streams
     if kind == "employee":
