@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 
 @dataclass
@@ -51,7 +51,7 @@ class DataCalendar:
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z; JWT times beyond it are refused, not converted
 
 
-def is_time(value: Any) -> bool:
+def is_time(value: Any) -> TypeGuard[int | float]:
     """A JWT NumericDate we can compare: a number (not bool, NaN or infinite) within year 1..9999.
     Compared as given, so a huge integer such as 10**400 never overflows a float."""
     return not isinstance(value, bool) and isinstance(value, int | float) and -MAX_TIME <= value <= MAX_TIME

@@ -130,7 +130,7 @@ def _headers(service: str, headers: dict[str, Any]) -> list[str]:
         out.append("the bearer token is not a JWT; the contract wants a Maskinporten access token")
     else:
         scopes = set(str(auth["claims"].get("scope", "")).split())
-        wanted = SCOPES.get(service, set())
+        wanted: frozenset[str] = SCOPES.get(service, frozenset())
         if wanted and not scopes & wanted:
             out.append(f"the access token's scope is {' '.join(sorted(scopes)) or 'empty'!r}; this API wants "
                        f"{' or '.join(sorted(wanted))}")

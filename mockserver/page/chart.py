@@ -72,7 +72,7 @@ def income_chart(life: Life, months: list[Month]) -> Chart:
         chart.ticks.append((TOP + plot_h - plot_h * i / 4, kr(value)))
     for i, (month, sums) in enumerate(zip(months, per_month, strict=True)):
         x = LEFT + i * step + step * 0.15
-        base = TOP + plot_h
+        base = float(TOP + plot_h)
         for key in order:
             amount = sums.get(key, 0)
             if not amount:

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..identifiers import make_orgnr, mod11
 from ..months import Month, add_months
@@ -127,7 +127,7 @@ class Asset:
     """A wealth item with its own spesifisering type (aksjesparekonto, virtual currency, restskatt ...)."""
 
     concept: str  # codes.CONCEPTS key of the post it adds to
-    spesifisering: dict[str, object]
+    spesifisering: dict[str, Any]
     field: str  # the spesifisering field holding the amount
 
 

@@ -128,7 +128,7 @@ def grunnlag(
         main.add("naering", amount, spes)
         main.add("naeringsoverskudd", amount, spes)
 
-    kontoer = []
+    kontoer: list[dict[str, Any]] = []
     for acc in life.accounts:
         rng = random.Random(f"{life.settlement_seed}:{acc.kontonummer}:{year}")
         innskudd = round(acc.innskudd * (1.03 ** years_on) * rng.uniform(0.85, 1.15))
@@ -146,7 +146,7 @@ def grunnlag(
                    "formuesverdi": formue, "beregnetMarkedsverdiForBolig": marked, "eierandel": 100}
         main.add("primaerbolig", formue, [eiendom])
     if life.vehicles:
-        biler = []
+        biler: list[dict[str, Any]] = []
         for v in life.vehicles:
             value = round(v.verdi * (0.88 ** years_on))
             biler.append({"type": "Kjoeretoey", "registreringsnummer": v.registreringsnummer,
@@ -155,7 +155,7 @@ def grunnlag(
                           "formuesverdi": value, "antattMarkedsverdi": round(value / 0.75)})
         main.add("kjoeretoey", sum(b["formuesverdi"] for b in biler), biler)
 
-    laan = []
+    laan: list[dict[str, Any]] = []
     for d in life.debts:
         gjeld = max(0, d.gjeld - d.yearly_repayment * years_on)
         if gjeld:

@@ -129,7 +129,7 @@ class SandboxKit:
         its own API; the others to `api`, or to all three data APIs."""
         prefix = value.split("-")[0]
         if value in ERROR_CODES:
-            apis = (API_OF_PREFIX[prefix],)
+            apis: tuple[str, ...] = (API_OF_PREFIX[prefix],)
         elif value in ("429", "503") or value.startswith("slow:"):
             apis = (api,) if api else DATA_APIS
         else:

@@ -55,7 +55,7 @@ class Report:
             mark = "FAIL" if o.failure else "ok  "
             lines.append(f"{mark} {o.contract:34s} {o.operation}  ({o.examples} requests, {o.seconds:.1f} s)")
         for o in self.failed:
-            lines.append(f"\n--- {o.contract} {o.operation}\n{o.failure.strip()}")
+            lines.append(f"\n--- {o.contract} {o.operation}\n{(o.failure or '').strip()}")
         lines.append(f"\n{len(self.outcomes) - len(self.failed)} of {len(self.outcomes)} operations conform"
                      + (f"; {len(self.failed)} do not" if self.failed else ""))
         return "\n".join(lines)
