@@ -18,7 +18,8 @@ from .clock import DataCalendar
 from .control import routes as control
 from .dataapi import Faults, unknown_url
 from .environments import RealHosts, sandbox_environment
-from .hardening import BodyLimit, ControlGuard
+from .guard import Guard
+from .hardening import BodyLimit
 from .inntekt import routes as inntekt
 from .journal import Journal, Recorder
 from .maskinporten import routes as maskinporten
@@ -29,6 +30,7 @@ from .maskinporten.tokens import TokenIssuer
 from .page import routes as page
 from .population.world import Population
 from .rettighetspakker import load_pakker
+from .securityheaders import SecurityHeaders
 from .settings import Settings
 from .sistetilgjengeligeskatteoppgjoer import routes as siste
 from .summertskattegrunnlag import routes as ssg
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Mount("/sistetilgjengeligeskatteoppgjoer", routes=siste.routes),
         Mount("/__sandbox", routes=control.routes),
     ], exception_handlers={404: not_found}, middleware=[
-        Middleware(ControlGuard), Middleware(RealHosts), Middleware(Recorder), Middleware(BodyLimit)])
+        # the guard after RealHosts, so it judges the path a real host name is routed to
+        Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
+        Middleware(BodyLimit)])
     app.state.sandbox = Sandbox(settings)
     return app
