@@ -16,7 +16,9 @@ HTML = (
     *NOSNIFF,
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # not no-referrer: under it a browser sends `Origin: null` with the page's own form posts, which the guard
+    # must refuse
+    (b"referrer-policy", b"same-origin"),
 )
 
 
