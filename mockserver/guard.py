@@ -45,7 +45,7 @@ GUARDED_PAGES: dict[str, frozenset[str]] = {
     "/journal/tom": ALL,  # clears the journal
     "/prov": frozenset({"POST"}),  # runs the flow: uses a grant, shows the demo client's access token
     "/token": ALL,  # its samples are valid grants signed with the demo client's key
-    LOGIN: ALL,  # Host and Origin only (see `_needs_token`)
+    LOGIN: ALL,  # Host and Origin only: these two need no token (see `check`)
     LOGOUT: ALL,
 }
 # page path (as routed) -> methods anyone who reaches the server may use: synthetic people and the docs
