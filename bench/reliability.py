@@ -81,6 +81,7 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
+        self.src = src
         self.log = tempfile.NamedTemporaryFile("w+", prefix="ske-sandbox-reliability-", suffix=".log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if src is not None:
@@ -387,6 +388,41 @@ def case_cross_origin(server: Server, size: Size) -> tuple[str, bool, str]:
     return text, reset.status_code == 403 and not replayed, ""
 
 
+def _page_attacks(base: str, port: int) -> tuple[str, bool]:
+    """What a rebound or cross-site page can do to the page's journal: read it, then clear it twice."""
+    read = httpx.get(f"{base}/journal", headers={"Host": "rebound.example"}, timeout=30)
+    clears = [httpx.post(f"{base}/journal/tom", headers={"Origin": origin}, timeout=10).status_code
+              for origin in ("null", "http://evil.example")]
+    tricked = httpx.get(f"{base}/__sandbox/journal", headers={"Host": f"evil.example@127.0.0.1:{port}"}, timeout=30)
+    text = (f"rebound read {read.status_code}{' (fnr shown)' if FNR in read.text else ''}, clear "
+            f"{'/'.join(map(str, clears))}, userinfo Host {tricked.status_code}")
+    return text, FNR not in read.text and clears == [403, 403] and tricked.status_code == 400
+
+
+def case_page_csrf(server: Server, size: Size) -> tuple[str, bool, str]:
+    def entries(base: str, **headers: str) -> int:
+        return len(httpx.get(f"{base}/__sandbox/journal", headers=headers, timeout=30).json())
+
+    httpx.get(server.base + DATA_PATH, timeout=10)
+    before = entries(server.base)
+    text, safe = _page_attacks(server.base, server.port)
+    after = entries(server.base)  # the light load adds entries meanwhile; a clear would have emptied it
+    guarded = Server(server.src, "--admin-token", "t0ken")  # as on 0.0.0.0: any peer, no token
+    try:
+        httpx.get(guarded.base + DATA_PATH, timeout=10)
+        token_before = entries(guarded.base, Authorization="Bearer t0ken")
+        no_token = httpx.get(f"{guarded.base}/journal", timeout=30)
+        clear = httpx.post(f"{guarded.base}/journal/tom", timeout=10).status_code
+        token_after = entries(guarded.base, Authorization="Bearer t0ken")
+    finally:
+        guarded.stop()
+        guarded.log.close()
+    shown = FNR in no_token.text
+    text += (f"; journal {before}→{after}; with --admin-token, no token: read {no_token.status_code}"
+             f"{' (fnr shown)' if shown else ''}, clear {clear}, journal {token_before}→{token_after}")
+    return text, safe and after >= before > 0 and not shown and token_after >= token_before > 0, ""
+
+
 CASES: dict[str, tuple[str, Case]] = {
     "token-stream": ("chunked stream to /maskinporten/token refused while read", case_token_stream),
     "header-1mb": ("431 or close", case_header_1mb),
@@ -396,6 +432,7 @@ CASES: dict[str, tuple[str, Case]] = {
     "exp-10**400": ("401 SSG-004, 400 MP-130, no traceback", case_exp_10_400),
     "journal-64k-paths": ("entries bounded, read off the loop", case_journal),
     "cross-origin-reset": ("403, grant stays used", case_cross_origin),
+    "page-csrf-rebinding": ("journal page unread, not cleared", case_page_csrf),
 }
 
 

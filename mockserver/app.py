@@ -14,10 +14,12 @@ from starlette.routing import Mount
 from .control import routes as control
 from .dataapi import ApiSpec, unknown_url
 from .environments import RealHosts
-from .hardening import BodyLimit, ControlGuard
+from .guard import Guard
+from .hardening import BodyLimit
 from .journal import Recorder
 from .page import routes as page
 from .sandbox import Sandbox
+from .securityheaders import SecurityHeaders
 from .services import DATA_APIS, SERVICES, of_path
 from .settings import Settings
 
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         *(Mount(service.prefix, routes=import_module(service.routes).routes) for service in SERVICES),
         Mount("/__sandbox", routes=control.routes),
     ], exception_handlers={404: not_found}, middleware=[
-        Middleware(ControlGuard), Middleware(RealHosts), Middleware(Recorder), Middleware(BodyLimit)])
+        # the guard after RealHosts, so it judges the path a real host name is routed to
+        Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
+        Middleware(BodyLimit)])
     app.state.sandbox = Sandbox(settings)
     return app

@@ -4,9 +4,7 @@
   is read (Content-Length first, then counted chunk by chunk, never buffered past the limit); a body that
   takes longer than `BODY_TIMEOUT` gets 408. The token endpoint answers in Maskinporten's format (400
   `invalid_request`, MP-011), the data APIs in their own (413 with `kode`), everything else in plain JSON.
-- `ControlGuard` (ASGI): the control API `/__sandbox/*` wants the admin token when one is set, refuses
-  state-changing calls from a foreign `Origin`, and without a token answers only to loopback host names
-  (so a web page cannot reach it by DNS rebinding). `/__sandbox/health` stays open.
+- who may use the control API and the page's journal is decided in `guard.py`.
 - `uvicorn_options`: the server's own limits (head size → 431, idle and head timeouts, connection cap that
   sheds idle connections first, open-files limit).
 """
@@ -14,11 +12,8 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import ipaddress
 import resource
 from typing import Any
-from urllib.parse import urlsplit
 
 import h11
 from starlette.requests import Request
@@ -26,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .environments import environment_of
+from .guard import is_loopback  # noqa: F401  (the serve command's bind check)
 from .maskinporten.errors import invalid_request
 from .services import MASKINPORTEN, of_path
 from .skatteetaten_errors import error_response
@@ -39,11 +35,6 @@ MAX_CONNECTIONS = 1000  # past this, the longest-idle connections are closed to 
 FD_RESERVE = 64  # descriptors kept for files, the listening socket and logging
 BACKLOG = 1024
 
-ADMIN_HEADER = "x-ske-sandbox-admin"
-CONTROL_PREFIX = "/__sandbox/"
-OPEN_CONTROL_PATHS = frozenset({"/__sandbox/health"})
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _CLOSE = {"Connection": "close"}
 
 
@@ -151,88 +142,6 @@ def _replay(body: bytes, receive: Any) -> Any:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost (a name or address, brackets allowed)."""
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _hostname(netloc: str) -> str:
-    return urlsplit(f"//{netloc}").hostname or ""
-
-
-class ControlGuard:
-    """ASGI middleware guarding `/__sandbox/*`: admin token, same-origin writes, loopback host names."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(CONTROL_PREFIX) \
-                and scope["path"] not in OPEN_CONTROL_PATHS:
-            problem = self.check(scope)
-            if problem is not None:
-                await problem(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    def check(scope: dict[str, Any]) -> Response | None:
-        settings = scope["app"].state.sandbox.settings
-        token = settings.admin_token
-        if token:
-            if not _has_token(scope, token):
-                return JSONResponse(
-                    {"error": "unauthorized", "reason": "the control API wants the admin token: "
-                     "Authorization: Bearer <token> or X-Ske-Sandbox-Admin: <token>"},
-                    status_code=401, headers={"WWW-Authenticate": 'Bearer realm="ske-sandbox control API"'})
-        else:
-            host = _hostname((_header(scope, b"host") or b"").decode("latin-1"))
-            if host and not (is_loopback(host) or host == urlsplit(settings.base_url).hostname):
-                return JSONResponse({"error": "forbidden", "reason": f"the control API answers to "
-                                     f"{_origin(settings.base_url)} and loopback names only, not Host {host[:80]!r}"},
-                                    status_code=403)
-        origin = _header(scope, b"origin")
-        if scope["method"] in STATE_CHANGING and origin is not None \
-                and not _same_origin(origin.decode("latin-1"), settings.base_url):
-            return JSONResponse({"error": "forbidden", "reason": "cross-origin call to the control API refused; "
-                                 f"only {_origin(settings.base_url)} may change the sandbox's state"},
-                                status_code=403)
-        return None
-
-
-def _has_token(scope: dict[str, Any], token: str) -> bool:
-    given = _header(scope, ADMIN_HEADER.encode())
-    if given is None:
-        scheme, _, value = (_header(scope, b"authorization") or b"").partition(b" ")
-        given = value.strip() if scheme.lower() == b"bearer" else b""
-    return hmac.compare_digest(given, token.encode())
-
-
-def _same_origin(origin: str, base_url: str) -> bool:
-    """The sandbox's own origin; for a loopback address, the same port under any loopback name."""
-    origin = origin.strip().lower()
-    own = _origin(base_url)
-    if origin == own:
-        return True
-    mine, theirs = urlsplit(own), urlsplit(origin)
-    try:
-        same_port = (mine.port or 80) == (theirs.port or 80) and mine.scheme == theirs.scheme
-    except ValueError:
-        return False
-    return same_port and is_loopback(mine.hostname or "") and is_loopback(theirs.hostname or "")
 
 
 def raise_open_files_limit() -> int:

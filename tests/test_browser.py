@@ -58,6 +58,8 @@ def _page(browser, server: str, outside: list[str], **options):
             route.abort()
 
     page.route("**/*", guard)
+    # anything the page's Content-Security-Policy blocks is reported on the console: count it as a failure
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and outside.append(msg.text))
     return page
 
 
@@ -186,4 +188,22 @@ def test_every_page_reads_without_javascript(browser, server):
     page.fill("#jwt", _bad_grant(server))
     page.click("#sjekk")
     assert "MP-130" in page.locator(".verdict").inner_text()
+    assert outside == []
+
+
+def test_with_an_admin_token_the_page_asks_for_it_once(browser):
+    outside: list[str] = []
+    with running_server("--today", TODAY, "--population", "300", "--admin-token", "t0ken") as server:
+        page = _page(browser, server, outside)
+        httpx.get(f"{server}/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2025/{KARI}")
+        page.goto("/journal")
+        assert "/logg-inn" in page.url
+        page.fill("#token", "t0ken")
+        page.click("#logg-inn")
+        page.wait_for_selector("#logg-rader td.outcome")
+        cookie, = page.context.cookies()
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != "t0ken"
+        page.click("#tom-logg")  # the page's own form post carries its own Origin and the cookie
+        page.wait_for_selector("#logg-rader")
+        assert "Ingen kall ennå" in page.locator("#logg-rader").inner_text()
     assert outside == []

@@ -6,6 +6,7 @@ commands and keeps the journal live.
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from .. import __version__
+from .. import __version__, guard
 from ..control.routes import OPENAPI
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..resources import contracts_dir
@@ -177,6 +178,34 @@ async def journal_clear(request: Request) -> Response:
     return RedirectResponse("/journal", status_code=303)
 
 
+SIGN_IN_TARGETS = ("/journal", "/token", "/prov")
+
+
+async def sign_in(request: Request) -> Response:
+    """The admin token for a browser: checked once, then an HttpOnly, SameSite=Strict cookie derived from it."""
+    token = request.app.state.sandbox.settings.admin_token
+    form = await _form(request) if request.method == "POST" else {}
+    neste = form.get("neste") or request.query_params.get("neste", "")
+    neste = neste if neste in SIGN_IN_TARGETS else SIGN_IN_TARGETS[0]  # never a redirect elsewhere
+    if not token:
+        return RedirectResponse(neste, status_code=303)
+    if request.method == "POST":
+        if hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+            answer = RedirectResponse(neste, status_code=303)
+            answer.headers.append("set-cookie", guard.cookie_header(token, request.url.scheme == "https"))
+            return answer
+        return _render(request, "login.html", status=401, neste=neste, signed_in=False,
+                       error="Feil adgangsnøkkel.")
+    return _render(request, "login.html", neste=neste, error="",
+                   signed_in=guard.has_token(request.scope, token))
+
+
+async def sign_out(request: Request) -> Response:
+    answer = RedirectResponse("/", status_code=303)
+    answer.headers.append("set-cookie", guard.clear_cookie_header(request.url.scheme == "https"))
+    return answer
+
+
 routes = [
     Route("/", home),
     Route("/person/{fnr}", person),
@@ -186,5 +215,7 @@ routes = [
     Route("/journal", journal),
     Route("/journal/tom", journal_clear, methods=["POST"]),
     Route("/kontroll-api", control_api),
+    Route(guard.LOGIN, sign_in, methods=["GET", "POST"]),
+    Route(guard.LOGOUT, sign_out, methods=["POST"]),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
