@@ -78,6 +78,7 @@ def test_demo_client_out_writes_ready_files(tmp_path, capsys):
         __import__("base64").urlsafe_b64decode(jwk["n"] + "=="), "big")
 
 
+@pytest.mark.subprocess
 def test_people_and_person_ask_a_running_server(capsys):
     world = ["--today", TODAY, "--population", "60"]
     assert main(["people", "--json", "--limit", "40", *world]) == 0

@@ -15,6 +15,8 @@ from kit_helpers import FNR, PAKKE, app, client
 from mockserver.canned import CannedAnswer
 from mockserver.testkit.strategies import DrawnResponse, responses
 
+pytestmark = pytest.mark.slow  # hundreds of generated examples
+
 APP = app()
 HTTP = client(APP)
 SANDBOX = APP.state.sandbox

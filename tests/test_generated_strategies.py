@@ -144,6 +144,7 @@ def test_bad_arguments_say_what_is_wrong(args, message):
         responses(*args)
 
 
+@pytest.mark.subprocess
 def test_the_kit_is_not_loaded_with_the_server():
     """`import mockserver` (server, CLI, generated mode) must not pull in Hypothesis or schemathesis."""
     import subprocess

@@ -221,6 +221,7 @@ def curl(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=30)
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_conformance_command_after_a_curl_only_session(tmp_path):
     demo = demo_client(1)
@@ -247,6 +248,7 @@ def test_conformance_command_after_a_curl_only_session(tmp_path):
     assert "fraOgMed=2026-8 " in failures[0].get("name")
 
 
+@pytest.mark.subprocess
 def test_conformance_command_passes_a_clean_session_and_explains_an_unreachable_one():
     with running_server("--today", TODAY, "--population", "100") as base:
         httpx.get(f"{base}/maskinporten/jwk")

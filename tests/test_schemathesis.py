@@ -22,6 +22,8 @@ from mockserver.maskinporten.registry import demo_client
 from mockserver.resources import contracts_dir
 from mockserver.settings import Settings
 
+pytestmark = pytest.mark.slow  # hundreds of generated examples
+
 APP = create_app(Settings(today=dt.date(2026, 11, 27), population=300, base_url="http://ske-sandbox.test"))
 SANDBOX = APP.state.sandbox
 DEMO = demo_client(1)

@@ -10,6 +10,8 @@ from kommune_client import Config, KommuneClient, ServiceError
 
 from mockserver.testkit.strategies import responses
 
+pytestmark = pytest.mark.slow  # hundreds of generated examples
+
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 KARI = "15838512671"
