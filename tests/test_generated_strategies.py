@@ -9,13 +9,12 @@ from functools import cache
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 from mockserver import contractschema, variants
 from mockserver.testkit.strategies import DrawnResponse, responses
 
-SETTINGS = settings(max_examples=200, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=200, deadline=None, database=None, derandomize=True)
 
 
 @cache

@@ -13,7 +13,7 @@ import uuid
 import jwt
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from schemathesis import GenerationMode
 
 from mockserver.app import create_app
@@ -72,7 +72,7 @@ inntekt = authorise(load("inntekt"))
 siste = authorise(load("sistetilgjengeligeskatteoppgjoer"))
 maskinporten = load("maskinporten")
 
-HYPOTHESIS = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+HYPOTHESIS = settings(deadline=None, derandomize=True)
 
 
 @pytest.mark.filterwarnings("ignore")
