@@ -55,7 +55,7 @@ def test_parse_wrk_report_for_an_error_answer(peers) -> None:
     assert run.errors == 5 + (240000 - 7)
 
 
-def test_every_target_serves_every_call(peers) -> None:
+def test_a_peer_gets_its_own_urls_and_headers_for_each_call(peers) -> None:
     prism = peers.Server("prism", 1, subprocess.Popen(["true"]), 0.0)
     prism.ports = {"summertskattegrunnlag": 2, "inntekt": 3, "maskinporten": 4}
     prism.proc.wait()

@@ -30,6 +30,7 @@ def check(drawn: DrawnResponse) -> None:
         assert drawn.headers["Korrelasjonsid"] == drawn.body["korrelasjonsid"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api", contractschema.APIS)
 @pytest.mark.parametrize("status, examples", [(200, 200), ("error", 200)])
 def test_every_drawn_body_is_contract_valid(api, status, examples):
@@ -74,6 +75,7 @@ def walk(value, key=None):
             yield from walk(v, key)
 
 
+@pytest.mark.slow
 def test_domain_edges_are_drawn():
     """Counted over a fixed set of draws: the shapes that broke real clients all occur."""
     found = Counter()

@@ -17,6 +17,7 @@ import pytest
 from support import ROOT, TODAY, running_server
 from test_kit_routing import GRANT_TYPE, IM_URL, KARI, SSG_URL, vendor_grant  # noqa: I001
 
+from mockserver import contractschema
 from mockserver.conformance.report import NonConformingRequests
 from mockserver.maskinporten.registry import demo_client
 from mockserver.testkit import ERROR_CODES
@@ -171,7 +172,11 @@ def test_scenario_forces_every_documented_code_without_the_header(ske_sandbox, h
     assert http.get(url).status_code in (200,)  # the block is over
 
 
-def test_error_codes_are_the_27_documented_ones():
+def test_error_codes_are_the_27_the_contracts_document():
+    documented = {(api, status, kode) for api in contractschema.DATA_APIS
+                  for status in contractschema.error_statuses(api) for kode in contractschema.error_codes(api, status)}
+    assert {(api, kode) for api, _, kode in documented} == {(c.api, kode) for kode, c in ERROR_CODES.items()}
+    assert all((c.api, c.status, kode) in documented for kode, c in ERROR_CODES.items())
     assert len(ERROR_CODES) == 27
     assert ERROR_CODES["SSG-008"].status == 404 and ERROR_CODES["SSG-008"].api == "summertskattegrunnlag"
     assert ERROR_CODES["IM-009"].status == 406 and ERROR_CODES["TD-004"].api == "sistetilgjengeligeskatteoppgjoer"
