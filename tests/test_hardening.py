@@ -12,7 +12,6 @@ import jwt
 import pytest
 
 from mockserver import cli
-from mockserver.app import create_app
 from mockserver.control.routes import journal
 from mockserver.dataapi import Faults
 from mockserver.hardening import MAX_BODY, BodyLimit, uvicorn_options
@@ -106,7 +105,7 @@ def _run_asgi(middleware, scope, messages, limit_reads=10_000):
 
 
 def _scope(headers):
-    app = create_app(today=DEFAULT_TODAY, population=20)
+    app = SandboxKit(Settings(today=DEFAULT_TODAY, population=20)).app
     return {"type": "http", "method": "POST", "path": "/__sandbox/reset", "raw_path": b"/__sandbox/reset",
             "query_string": b"", "headers": headers, "app": app, "state": {}}
 

@@ -16,15 +16,15 @@ import schemathesis
 from hypothesis import settings
 from schemathesis import GenerationMode
 
-from mockserver.app import create_app
 from mockserver.environments import TEST
 from mockserver.maskinporten.registry import demo_client
 from mockserver.resources import contracts_dir
 from mockserver.settings import Settings
+from mockserver.testkit.kit import SandboxKit
 
 pytestmark = pytest.mark.slow  # hundreds of generated examples
 
-APP = create_app(Settings(today=dt.date(2026, 11, 27), population=300, base_url="http://ske-sandbox.test"))
+APP = SandboxKit(Settings(today=dt.date(2026, 11, 27), population=300, base_url="http://ske-sandbox.test")).app
 SANDBOX = APP.state.sandbox
 DEMO = demo_client(1)
 PERSONAS = [p for p in SANDBOX.population.personas.values() if p.exists]
