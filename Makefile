@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SEED ?= 1
 
-.PHONY: install install-runtime run test lint bench reliability clean wheelhouse image
+.PHONY: install install-runtime run test test-fast lint bench reliability clean wheelhouse image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install-runtime
 test: install
 	$(BIN)/ruff check mockserver tests examples bench
 	$(BIN)/pytest -q
+
+# in-process tests only; the markers are declared in pyproject.toml
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not subprocess and not browser and not container"
 
 lint: install
 	$(BIN)/ruff check mockserver tests examples bench

@@ -595,6 +595,39 @@ def ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else float("nan")
 
 
+def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[str, float],
+             scaling: dict[str, dict[str, float]], c200: Run, first: Run, sustained: Run,
+             c200_s: float) -> dict:
+    """The figures results.json carries beside the per-call table, and that the README's table quotes."""
+    summert = table["summert_json"]
+    return {
+        "sandbox_rps": summert["sandbox"]["rps"],
+        "ceiling_rps": summert["ceiling"]["rps"],
+        "prism_rps": summert["prism"]["rps"],
+        "wiremock_rps": summert["wiremock"]["rps"],
+        "sandbox_vs_ceiling": ratio(summert["sandbox"]["rps"], summert["ceiling"]["rps"]),
+        "sandbox_vs_prism": ratio(summert["sandbox"]["rps"], summert["prism"]["rps"]),
+        "sandbox_vs_wiremock": ratio(summert["sandbox"]["rps"], summert["wiremock"]["rps"]),
+        "sandbox_cpu_us": summert["sandbox"]["cpu_us"],
+        "ceiling_cpu_us": summert["ceiling"]["cpu_us"],
+        "cpu_vs_ceiling": ratio(summert["sandbox"]["cpu_us"], summert["ceiling"]["cpu_us"]),
+        "xml_vs_json_cpu": ratio(table["summert_xml"]["sandbox"]["cpu_us"], summert["sandbox"]["cpu_us"]),
+        "token_per_s": first.rps,
+        "token_errors": first.errors,
+        "token_per_s_sustained": sustained.rps,
+        "token_sustained_errors": sustained.errors,
+        "token_sustained_s": c200_s,
+        "cold_start_s": statistics.median(starts),
+        "cold_start_runs": [round(s, 3) for s in starts],
+        **rss,
+        "population": scaling,
+        "c200_timeouts": c200.timeouts,
+        "c200_errors": c200.errors,
+        "c200_p99_ms": c200.p99_ms,
+        "c200_rps": c200.rps,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)),
@@ -647,34 +680,8 @@ def main() -> int:
         print(f"tokens: a fresh server for 10 s, then {c200_s:g} s more ...", flush=True)
         first, sustained = token_sustained(c200_s, client, work)
 
-    summert = table["summert_json"]
-    results.update({
-        "sandbox_rps": summert["sandbox"]["rps"],
-        "ceiling_rps": summert["ceiling"]["rps"],
-        "prism_rps": summert["prism"]["rps"],
-        "wiremock_rps": summert["wiremock"]["rps"],
-        "sandbox_vs_ceiling": ratio(summert["sandbox"]["rps"], summert["ceiling"]["rps"]),
-        "sandbox_vs_prism": ratio(summert["sandbox"]["rps"], summert["prism"]["rps"]),
-        "sandbox_vs_wiremock": ratio(summert["sandbox"]["rps"], summert["wiremock"]["rps"]),
-        "sandbox_cpu_us": summert["sandbox"]["cpu_us"],
-        "ceiling_cpu_us": summert["ceiling"]["cpu_us"],
-        "cpu_vs_ceiling": ratio(summert["sandbox"]["cpu_us"], summert["ceiling"]["cpu_us"]),
-        "xml_vs_json_cpu": ratio(table["summert_xml"]["sandbox"]["cpu_us"], summert["sandbox"]["cpu_us"]),
-        "token_per_s": first.rps,
-        "token_errors": first.errors,
-        "token_per_s_sustained": sustained.rps,
-        "token_sustained_errors": sustained.errors,
-        "token_sustained_s": c200_s,
-        "cold_start_s": statistics.median(starts),
-        "cold_start_runs": [round(s, 3) for s in starts],
-        **rss,
-        "population": scaling,
-        "c200_timeouts": c200.timeouts,
-        "c200_errors": c200.errors,
-        "c200_p99_ms": c200.p99_ms,
-        "c200_rps": c200.rps,
-        "bench_s": round(time.perf_counter() - began, 1),
-    })
+    results.update(headline(table, starts, rss, scaling, c200, first, sustained, c200_s))
+    results["bench_s"] = round(time.perf_counter() - began, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     return 0

@@ -14,7 +14,6 @@ import binascii
 import itertools
 import json
 import threading
-import time
 from collections import deque
 from functools import lru_cache
 from typing import Any
@@ -147,7 +146,7 @@ class Recorder:
                 answer["body"].extend(message.get("body", b"")[:4096])
             await send(message)
 
-        started = time.monotonic()
+        started = scope["app"].state.sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
         try:
             await self.app(scope, receive_and_keep, send_and_keep)
         finally:
@@ -168,8 +167,9 @@ class Recorder:
         host = env.hosts.get(service)
         base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + BY_NAME[service].prefix
         query = scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT]
+        now = sandbox.clock.now()
         entry: dict[str, Any] = {
-            "at": round(time.time(), 3),
+            "at": round(now, 3),
             "t": started,
             "method": scope["method"],
             "environment": env.name,
@@ -188,7 +188,7 @@ class Recorder:
                 "authorization": _authorization(headers[b"authorization"]),
             },
             "retry_after": retry_after,
-            "server_time": sandbox.clock.now(),
+            "server_time": now,
         }
         if answer["status"] >= 400:
             kode, entry["melding"] = _error_of(bytes(answer["body"]))

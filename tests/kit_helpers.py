@@ -1,4 +1,4 @@
-"""In-process sandbox with a demo-client token, for the generated-responses tests."""
+"""In-process sandbox (a SandboxKit) with a demo-client token, for the generated-responses tests."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import warnings
 
 import jwt
 
-from mockserver.app import create_app
 from mockserver.maskinporten.grant import GRANT_TYPE
 from mockserver.maskinporten.registry import demo_client
 from mockserver.settings import Settings
+from mockserver.testkit.kit import SandboxKit
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2; plain httpx works the same here
     warnings.simplefilter("ignore")
@@ -27,9 +27,14 @@ PATHS = {
 }
 
 
-def app(**overrides):
+def kit(**overrides) -> SandboxKit:
     settings = {"today": dt.date(2026, 11, 27), "population": 50, "base_url": "http://ske-sandbox.test"}
-    return create_app(Settings(**{**settings, **overrides}))
+    return SandboxKit(Settings(**{**settings, **overrides}))
+
+
+def app(**overrides):
+    """The app of a `kit`, for tests that drive it through `client` or their own transport."""
+    return kit(**overrides).app
 
 
 def token(application) -> str:

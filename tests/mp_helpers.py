@@ -1,5 +1,5 @@
 """Shared material for the Maskinporten tests: an injectable clock, client keys and certificates, a
-clients file, grant builders and an in-process sandbox with a TestClient."""
+clients file, grant builders and an in-process sandbox (a SandboxKit) with its TestClient."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 import uuid
-import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,16 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-with warnings.catch_warnings():  # newer Starlette prefers httpx2; plain httpx works the same here
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from starlette.testclient import TestClient
-
-from mockserver.app import create_app
 from mockserver.clock import Clock
 from mockserver.identifiers import make_orgnr
 from mockserver.maskinporten.clientgen import business_certificate, x5c_header
 from mockserver.maskinporten.keys import public_jwk
 from mockserver.settings import Settings
+from mockserver.testkit.kit import SandboxKit
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SSG = "skatteetaten:summertskattegrunnlag"
@@ -175,12 +170,14 @@ DROP = object()  # a claim value meaning "leave the claim out"
 
 
 class MpBox:
-    """One in-process sandbox app with its TestClient and clock."""
+    """One in-process sandbox (built by the kit, as every in-process test's is) with its TestClient and
+    clock, and the Maskinporten helpers these tests share."""
 
     def __init__(self, settings: Settings) -> None:
+        self.kit = SandboxKit(settings)
         self.settings = settings
-        self.app = create_app(settings)
-        self.client = TestClient(self.app, base_url=settings.base_url)
+        self.app = self.kit.app
+        self.client = self.kit.client
         self.clock = settings.clock
 
     @property

@@ -55,7 +55,7 @@ def test_parse_wrk_report_for_an_error_answer(peers) -> None:
     assert run.errors == 5 + (240000 - 7)
 
 
-def test_every_target_serves_every_call(peers) -> None:
+def test_a_peer_gets_its_own_urls_and_headers_for_each_call(peers) -> None:
     prism = peers.Server("prism", 1, subprocess.Popen(["true"]), 0.0)
     prism.ports = {"summertskattegrunnlag": 2, "inntekt": 3, "maskinporten": 4}
     prism.proc.wait()
@@ -71,9 +71,30 @@ def test_unchunk(peers) -> None:
     assert peers._unchunk(b"3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n") == b"abcde"
 
 
-def test_results_keys_named_by_the_issue_are_written(peers) -> None:
-    source = (ROOT / "bench" / "peers.py").read_text()
-    for key in ("sandbox_rps", "ceiling_rps", "prism_rps", "wiremock_rps", "sandbox_vs_ceiling", "sandbox_vs_prism",
-                "sandbox_vs_wiremock", "sandbox_cpu_us", "ceiling_cpu_us", "token_per_s", "token_per_s_sustained",
-                "cold_start_s", "rss_growth", "c200_timeouts", "c200_p99_ms"):
-        assert f'"{key}"' in source, key
+def test_the_headline_figures_are_computed_and_printed(peers, capsys) -> None:
+    rps = {"sandbox": 2000.0, "ceiling": 4000.0, "prism": 500.0, "wiremock": 1000.0}
+    cpu = {"sandbox": 300.0, "ceiling": 150.0, "prism": 900.0, "wiremock": 600.0}
+    table = {name: {t: {"rps": rps[t], "p50_ms": 1.0, "p99_ms": 2.0, "errors": 0, "cpu_us": cpu[t], "runs": [1]}
+                    for t in peers.TARGETS} for name in peers.CALLS}
+    table["summert_xml"]["sandbox"]["cpu_us"] = 450.0
+
+    def run(rate: float, timeouts: int = 0) -> object:
+        return peers.Run(rps=rate, p50_ms=1.0, p99_ms=9.5, requests=100, errors=1, timeouts=timeouts, cpu_us=50.0)
+
+    scaling = {"1000": {"startup_s": 0.3, "rss_mib": 60.0, "rps": 2000.0, "cpu_us": 300.0},
+               "1000000": {"startup_s": 0.4, "rss_mib": 61.0, "rps": 1900.0, "cpu_us": 310.0}}
+    head = peers.headline(table, [0.5, 0.4, 0.6], {"rss_before_mib": 50.0, "rss_after_mib": 55.0, "rss_growth": 0.1},
+                          scaling, run(700.0, timeouts=2), run(900.0), run(800.0), 30.0)
+    assert {k: head[k] for k in ("sandbox_rps", "sandbox_vs_ceiling", "sandbox_vs_prism", "sandbox_vs_wiremock",
+                                 "cpu_vs_ceiling", "xml_vs_json_cpu", "token_per_s", "token_per_s_sustained",
+                                 "cold_start_s", "rss_growth", "c200_timeouts", "c200_p99_ms")} == {
+        "sandbox_rps": 2000.0, "sandbox_vs_ceiling": 0.5, "sandbox_vs_prism": 4.0, "sandbox_vs_wiremock": 2.0,
+        "cpu_vs_ceiling": 2.0, "xml_vs_json_cpu": 1.5, "token_per_s": 900.0, "token_per_s_sustained": 800.0,
+        "cold_start_s": 0.5, "rss_growth": 0.1, "c200_timeouts": 2, "c200_p99_ms": 9.5}
+
+    peers.print_table({"date": "2026-11-27 09:00 UTC", "cores": 2, "seconds": 10, "rounds": 3, "calls": table,
+                       **head, "bench_s": 1.0})
+    out = capsys.readouterr().out
+    assert "| summert_json | " in out and "| 0.5×, 2.0× | 4.0× | 2.0× |" in out
+    assert "tokens/s: 900 fresh (10 s), 800 over the next 30 s" in out
+    assert "cold start (launch → first 200, median of 5): 0.500 s" in out

@@ -24,6 +24,8 @@ if not CHROMIUM.exists():
 # Playwright is a dev dependency: without it the install is broken, so this import fails rather than skips.
 from playwright import sync_api  # noqa: E402
 
+pytestmark = pytest.mark.browser
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("SKE_SANDBOX_ARTIFACTS", ROOT / "tests" / "artifacts"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,7 @@ from mockserver.identifiers import is_synthetic_orgnr, is_synthetic_person_numbe
 from mockserver.maskinporten import registry
 from mockserver.maskinporten.clientgen import P12_PASSWORD
 from mockserver.settings import Settings
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
+from mockserver.testkit.kit import SandboxKit
 
 ORGNR = "310000108"
 
@@ -78,6 +74,7 @@ def test_demo_client_out_writes_ready_files(tmp_path, capsys):
         __import__("base64").urlsafe_b64decode(jwk["n"] + "=="), "big")
 
 
+@pytest.mark.subprocess
 def test_people_and_person_ask_a_running_server(capsys):
     world = ["--today", TODAY, "--population", "60"]
     assert main(["people", "--json", "--limit", "40", *world]) == 0
@@ -95,7 +92,7 @@ def test_people_and_person_ask_a_running_server(capsys):
 
 
 def test_error_uri_pages_explain_the_code():
-    client = TestClient(create_app(population=5))
+    client = SandboxKit(Settings(population=5)).client
     page = client.get("https://test.maskinporten.no/errors/MP-130")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "JWT lifetime error" in page.text

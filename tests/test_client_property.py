@@ -9,17 +9,18 @@ longer promises) is caught.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given, settings
 from kit_helpers import FNR, PAKKE, app, client
 
 from mockserver.canned import CannedAnswer
 from mockserver.testkit.strategies import DrawnResponse, responses
 
+pytestmark = pytest.mark.slow  # hundreds of generated examples
+
 APP = app()
 HTTP = client(APP)
 SANDBOX = APP.state.sandbox
-EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=True)
 
 
 class ServiceError(Exception):

@@ -32,6 +32,7 @@ def auth(ske_sandbox):
     return {"Authorization": f"Bearer {ske_sandbox.token()}"}
 
 
+@pytest.mark.slow
 def test_every_person_answer_conforms(ske_sandbox, auth):
     population = ske_sandbox.sandbox.population
     people = [life for _, life in zip(range(60), population.people(), strict=False)]

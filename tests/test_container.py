@@ -181,6 +181,8 @@ PROBE = """
 import json, subprocess, time, uuid
 import httpx, jwt
 
+pytestmark = pytest.mark.container
+
 CA, ISSUER = "/ca/ca.pem", "https://test.maskinporten.no/"
 SSG = "https://summertskattegrunnlag.api.skatteetaten-test.no/v2/oppgjoer/kommuneboligsosialeformaal/2024/"
 demo = json.loads(subprocess.run(["ske-sandbox", "demo-client", "--json"], capture_output=True, check=True).stdout)

@@ -10,7 +10,10 @@ import sys
 import zipfile
 
 import httpx
+import pytest
 from support import ROOT, TODAY, running_server
+
+pytestmark = pytest.mark.subprocess
 
 
 def _example_module():

@@ -110,6 +110,7 @@ def _in_process(seed: int) -> list[str]:
         APP.state.sandbox.responder = GeneratedResponder(5)
 
 
+@pytest.mark.subprocess
 def test_same_seed_same_bytes_across_processes():
     """The server process and this test process load different modules; the bodies must still match."""
     with running_server("--responses", "generated", "--seed", "11", "--population", "20",

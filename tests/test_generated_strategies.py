@@ -9,13 +9,12 @@ from functools import cache
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 from mockserver import contractschema, variants
 from mockserver.testkit.strategies import DrawnResponse, responses
 
-SETTINGS = settings(max_examples=200, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=200, deadline=None, database=None, derandomize=True)
 
 
 @cache
@@ -31,6 +30,7 @@ def check(drawn: DrawnResponse) -> None:
         assert drawn.headers["Korrelasjonsid"] == drawn.body["korrelasjonsid"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api", contractschema.APIS)
 @pytest.mark.parametrize("status, examples", [(200, 200), ("error", 200)])
 def test_every_drawn_body_is_contract_valid(api, status, examples):
@@ -75,6 +75,7 @@ def walk(value, key=None):
             yield from walk(v, key)
 
 
+@pytest.mark.slow
 def test_domain_edges_are_drawn():
     """Counted over a fixed set of draws: the shapes that broke real clients all occur."""
     found = Counter()
@@ -144,6 +145,7 @@ def test_bad_arguments_say_what_is_wrong(args, message):
         responses(*args)
 
 
+@pytest.mark.subprocess
 def test_the_kit_is_not_loaded_with_the_server():
     """`import mockserver` (server, CLI, generated mode) must not pull in Hypothesis or schemathesis."""
     import subprocess

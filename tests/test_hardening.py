@@ -12,7 +12,6 @@ import jwt
 import pytest
 
 from mockserver import cli
-from mockserver.app import create_app
 from mockserver.control.routes import journal
 from mockserver.dataapi import Faults
 from mockserver.hardening import MAX_BODY, BodyLimit, uvicorn_options
@@ -106,7 +105,7 @@ def _run_asgi(middleware, scope, messages, limit_reads=10_000):
 
 
 def _scope(headers):
-    app = create_app(today=DEFAULT_TODAY, population=20)
+    app = SandboxKit(Settings(today=DEFAULT_TODAY, population=20)).app
     return {"type": "http", "method": "POST", "path": "/__sandbox/reset", "raw_path": b"/__sandbox/reset",
             "query_string": b"", "headers": headers, "app": app, "state": {}}
 
@@ -127,7 +126,7 @@ def test_an_endless_stream_is_read_only_up_to_the_limit():
 def test_a_body_too_slow_to_arrive_gets_408():
     async def slow():
         yield {"type": "http.request", "body": b"a", "more_body": True}
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # the rest never arrives
 
     sent, _ = _run_asgi(BodyLimit(None, body_timeout=0.2), _scope([(b"content-length", b"10")]), slow())
     assert sent[0]["status"] == 408
@@ -287,6 +286,7 @@ def test_journal_keeps_huge_claims_as_a_mark_and_reads_after_a_huge_time(box):
     assert any("iat and exp" in p for p in entry["problems"])
 
 
+@pytest.mark.subprocess
 def test_conformance_reads_a_guarded_journal_with_the_token(capsys, monkeypatch):
     from support import running_server
 

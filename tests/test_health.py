@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from support import free_port, running_server
 
 from mockserver import health
+
+pytestmark = pytest.mark.subprocess
 
 
 def test_the_probe_is_healthy_only_while_the_sandbox_answers(monkeypatch):

@@ -214,6 +214,7 @@ def test_slot_space_size():
     assert slots.DAYS * slots.GROUPS == slots.SLOTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("d_number", [False, True], ids=["fnr", "dnr"])
 def test_every_sampled_slot_holds_a_valid_synthetic_number(d_number):
     for slot in SAMPLE + EDGES:

@@ -17,6 +17,7 @@ import pytest
 from support import ROOT, TODAY, running_server
 from test_kit_routing import GRANT_TYPE, IM_URL, KARI, SSG_URL, vendor_grant  # noqa: I001
 
+from mockserver import contractschema
 from mockserver.conformance.report import NonConformingRequests
 from mockserver.maskinporten.registry import demo_client
 from mockserver.testkit import ERROR_CODES
@@ -144,6 +145,21 @@ def test_ignoring_retry_after_is_caught(ske_sandbox, http):
         ske_sandbox.assert_requests_conform()
 
 
+def test_a_retry_after_the_delay_conforms_on_the_sandbox_clock(ske_sandbox, http):
+    """The wait is measured on the sandbox's clock, so a test moves the clock instead of sleeping."""
+    clock = ske_sandbox.sandbox.clock
+    with ske_sandbox.scenario("429", api="inntekt"):
+        assert http.get(IM_URL, params=GOOD).status_code == 429
+    clock.advance(1)
+    try:
+        assert http.get(IM_URL, params=GOOD).status_code == 200
+    finally:
+        clock.advance(-1)  # the shared sandbox's clock goes back to real time for the next test
+    ske_sandbox.assert_requests_conform()
+    first, retry = ske_sandbox.journal[1:]
+    assert retry["t"] - first["t"] >= 1
+
+
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
 def test_scenario_forces_every_documented_code_without_the_header(ske_sandbox, http, code):
     url = {"summertskattegrunnlag": SSG_URL, "inntekt": IM_URL + "?fraOgMed=2026-08",
@@ -156,7 +172,11 @@ def test_scenario_forces_every_documented_code_without_the_header(ske_sandbox, h
     assert http.get(url).status_code in (200,)  # the block is over
 
 
-def test_error_codes_are_the_27_documented_ones():
+def test_error_codes_are_the_27_the_contracts_document():
+    documented = {(api, status, kode) for api in contractschema.DATA_APIS
+                  for status in contractschema.error_statuses(api) for kode in contractschema.error_codes(api, status)}
+    assert {(api, kode) for api, _, kode in documented} == {(c.api, kode) for kode, c in ERROR_CODES.items()}
+    assert all((c.api, c.status, kode) in documented for kode, c in ERROR_CODES.items())
     assert len(ERROR_CODES) == 27
     assert ERROR_CODES["SSG-008"].status == 404 and ERROR_CODES["SSG-008"].api == "summertskattegrunnlag"
     assert ERROR_CODES["IM-009"].status == 406 and ERROR_CODES["TD-004"].api == "sistetilgjengeligeskatteoppgjoer"
@@ -174,18 +194,31 @@ def test_persona_and_unknown_scenario(ske_sandbox):
             pass
 
 
-def test_shared_sandbox_first_use(ske_sandbox_shared):
-    assert ske_sandbox_shared.journal == []
+SHARED_PAIR = """
+import httpx
+
+seen = []
+
+
+def test_dirties_the_shared_sandbox(ske_sandbox_shared):
+    seen.append(ske_sandbox_shared)
     httpx.get("https://test.maskinporten.no/jwk")
+    ske_sandbox_shared.sandbox.scenarios["inntekt"] = "503"
     assert len(ske_sandbox_shared.journal) == 1
-    with ske_sandbox_shared.scenario("IM-008"):
-        pass
 
 
-def test_shared_sandbox_is_the_same_object_with_fresh_state(ske_sandbox_shared):
+def test_gets_the_same_sandbox_with_fresh_state(ske_sandbox_shared):
+    assert seen == [ske_sandbox_shared]
     assert ske_sandbox_shared.journal == []
     assert ske_sandbox_shared.sandbox.scenarios == {}
-    assert ske_sandbox_shared.started_in >= 0
+"""
+
+
+def test_the_shared_sandbox_is_built_once_and_reset_for_every_test(pytester):
+    """Two tests in one session, in file order: the second sees the first's sandbox object with none of
+    the state the first left behind."""
+    pytester.makepyfile(test_shared=SHARED_PAIR)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def curl(*args: str) -> subprocess.CompletedProcess:
@@ -193,6 +226,7 @@ def curl(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=30)
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_conformance_command_after_a_curl_only_session(tmp_path):
     demo = demo_client(1)
@@ -219,6 +253,7 @@ def test_conformance_command_after_a_curl_only_session(tmp_path):
     assert "fraOgMed=2026-8 " in failures[0].get("name")
 
 
+@pytest.mark.subprocess
 def test_conformance_command_passes_a_clean_session_and_explains_an_unreachable_one():
     with running_server("--today", TODAY, "--population", "100") as base:
         httpx.get(f"{base}/maskinporten/jwk")

@@ -40,6 +40,8 @@ def messages(tmp_path_factory) -> dict[str, str]:
     return out
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(EXPECTED))
 def test_each_broken_variant_fails_with_a_readable_message(messages, variant):
     assert variant in messages, f"the suite did not catch {variant}"

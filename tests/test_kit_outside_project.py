@@ -94,6 +94,8 @@ def run_pytest(venv, project, *args: str) -> subprocess.CompletedProcess:
                           cwd=project, capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_vendor_project_passes_with_nothing_but_the_fixture(venv, tmp_path):
     (tmp_path / "vendor_client.py").write_text(textwrap.dedent(CLIENT))
     (tmp_path / "test_vendor.py").write_text(textwrap.dedent(TESTS))
@@ -106,6 +108,8 @@ def test_a_vendor_project_passes_with_nothing_but_the_fixture(venv, tmp_path):
     assert str(venv) in where and str(ROOT) not in where  # the wheel, not this checkout
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_non_conforming_request_fails_the_vendor_test(venv, tmp_path):
     (tmp_path / "vendor_client.py").write_text(textwrap.dedent(CLIENT))
     (tmp_path / "test_bad.py").write_text(textwrap.dedent(BAD_TEST))

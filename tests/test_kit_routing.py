@@ -127,6 +127,7 @@ def test_other_hosts_pass_through_untouched(ske_sandbox, other_host):
     assert ske_sandbox.journal == []
 
 
+@pytest.mark.subprocess
 def test_routing_ends_with_the_fixture(pytester):
     pytester.makepyfile("""
         import httpx, pytest

@@ -3,6 +3,8 @@ environment, and failing every test on a non-conforming request."""
 
 from __future__ import annotations
 
+import pytest
+
 from mockserver.maskinporten.clientgen import generate
 
 VENDOR_TEST = '''
@@ -23,6 +25,7 @@ def test_my_own_client(ske_sandbox):
 '''
 
 
+@pytest.mark.subprocess
 def test_the_vendors_clients_file_is_an_ini_setting(pytester):
     generate("acme", "310000108", pytester.path / "kit", scopes=["skatteetaten:inntekt"])
     pytester.makeini("[pytest]\nske_sandbox_clients = kit/clients.yaml\n")
@@ -30,6 +33,7 @@ def test_the_vendors_clients_file_is_an_ini_setting(pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.subprocess
 def test_prod_environment_and_conformance_on_every_test(pytester):
     pytester.makeini("[pytest]\nske_sandbox_environment = prod\nske_sandbox_assert_conform = true\n")
     pytester.makepyfile(test_prod='''
@@ -48,6 +52,7 @@ def test_prod_environment_and_conformance_on_every_test(pytester):
     result.stdout.fnmatch_lines(["*the required query parameter fraOgMed is missing*"])
 
 
+@pytest.mark.subprocess
 def test_a_bad_environment_setting_is_a_usage_error(pytester):
     pytester.makeini("[pytest]\nske_sandbox_environment = staging\n")
     pytester.makepyfile("def test_x(ske_sandbox):\n    pass\n")

@@ -189,7 +189,8 @@ GRANT_CASES = [
                            AUTH + "The JWT is signed with an invalid certificate. Certificate expired"),
                  id="x5c-certificate-expired"),
     pytest.param(GrantCase(lambda b: form(b.grant(headers=X5C.headers(T0))),
-                           "invalid_grant", "MP-120", "The client requires pre-registered jwk"),
+                           "invalid_grant", "MP-120", AUTH + "Invalid JWT. The client requires pre-registered jwk and "
+                           "no key identifier (kid) provided"),
                  id="x5c-on-kid-only-client"),
     pytest.param(GrantCase(lambda b: form(b.grant(iss="no-such-client")),
                            "invalid_grant", "MP-100", AUTH + "Client not found"), id="unknown-client-iss"),
@@ -216,7 +217,7 @@ GRANT_CASES = [
                            "The combination consumer_org in claim and delegation scope on client is invalid"),
                  id="consumer-org-is-own-org"),
     pytest.param(GrantCase(lambda b: form(b.grant(resource="https://api.skatteetaten.no/")),
-                           "invalid_request", "MP-011", "resource: only array supported"),
+                           "invalid_request", "MP-011", "Invalid assertion. Invalid parameter value resource"),
                  id="resource-as-string"),
     pytest.param(GrantCase(lambda b: form(b.grant(), grant_type="client_credentials"),
                            "unsupported_grant_type", "MP-011", "Invalid grant_type 'client_credentials'"),

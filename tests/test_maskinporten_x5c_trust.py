@@ -29,7 +29,8 @@ def test_a_self_signed_certificate_with_the_right_org_is_refused(box):
     assert r.status_code == 400
     body = r.json()
     assert body["error"] == "invalid_grant" and body["error_uri"].endswith("/errors/MP-120")
-    assert "Not issued by a trusted CA" in body["error_description"]
+    assert body["error_description"].startswith(
+        "Invalid assertion. Client authentication failed. The JWT is signed with an invalid certificate.")
 
 
 def test_a_certificate_signed_by_another_key_claiming_the_ca_name_is_refused(box):

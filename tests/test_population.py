@@ -302,6 +302,7 @@ def snapshot_in_process(seed: int, size: int, fnrs: list[str]) -> str:
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 
+@pytest.mark.subprocess
 def test_same_seed_gives_the_same_people_in_another_process():
     seed, size = 7, 1000
     idx = NumberIndex(seed)

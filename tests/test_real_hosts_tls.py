@@ -40,6 +40,7 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, cwd=ROOT)
 
 
+@pytest.mark.subprocess
 def test_ca_exports_a_pem_a_java_truststore_and_a_leaf_for_every_real_hostname(tmp_path):
     done = _cli("ca", "--out", str(tmp_path / "ca"))
     assert done.returncode == 0, done.stderr
@@ -56,6 +57,7 @@ def test_ca_exports_a_pem_a_java_truststore_and_a_leaf_for_every_real_hostname(t
     assert files.key.stat().st_mode & 0o077 == 0 and files.leaf_key.stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("writer", ["keytool", "cryptography"])
 def test_the_truststore_is_a_trusted_entry_for_java(tmp_path, monkeypatch, writer):
     keytool = shutil.which("keytool")
@@ -144,6 +146,7 @@ def _namespace_reason() -> str | None:
     return None
 
 
+@pytest.mark.subprocess
 def test_an_unchanged_client_uses_the_real_urls_and_trusts_only_the_exported_ca(tmp_path):
     reason = _namespace_reason()
     if reason:

@@ -11,6 +11,8 @@ from support import ROOT
 sys.path.insert(0, str(ROOT / "bench"))
 import reliability  # noqa: E402
 
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
 MEMORY_GROWTH_MB = 25  # the small stream alone is 20 MB: a server that buffered it would not pass
 
 

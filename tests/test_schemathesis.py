@@ -13,16 +13,18 @@ import uuid
 import jwt
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from schemathesis import GenerationMode
 
-from mockserver.app import create_app
 from mockserver.environments import TEST
 from mockserver.maskinporten.registry import demo_client
 from mockserver.resources import contracts_dir
 from mockserver.settings import Settings
+from mockserver.testkit.kit import SandboxKit
 
-APP = create_app(Settings(today=dt.date(2026, 11, 27), population=300, base_url="http://ske-sandbox.test"))
+pytestmark = pytest.mark.slow  # hundreds of generated examples
+
+APP = SandboxKit(Settings(today=dt.date(2026, 11, 27), population=300, base_url="http://ske-sandbox.test")).app
 SANDBOX = APP.state.sandbox
 DEMO = demo_client(1)
 PERSONAS = [p for p in SANDBOX.population.personas.values() if p.exists]
@@ -70,7 +72,7 @@ inntekt = authorise(load("inntekt"))
 siste = authorise(load("sistetilgjengeligeskatteoppgjoer"))
 maskinporten = load("maskinporten")
 
-HYPOTHESIS = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+HYPOTHESIS = settings(deadline=None, derandomize=True)
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -14,6 +14,7 @@ from support import ROOT, TODAY, running_server
 from mockserver.cli import main
 
 
+@pytest.mark.subprocess
 def test_port_0_announces_the_real_port_and_uses_it_for_the_issuer(tmp_path):
     ready = tmp_path / "ready.json"
     with running_server("--today", TODAY, "--population", "10", "--ready-file", str(ready)) as base:
@@ -26,6 +27,7 @@ def test_port_0_announces_the_real_port_and_uses_it_for_the_issuer(tmp_path):
         assert written["base_urls"]["inntekt"] == f"{base}/inntekt/v1"
 
 
+@pytest.mark.subprocess
 def test_a_wildcard_bind_uses_localhost_and_warns():
     cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--host", "0.0.0.0", "--port", "0", "--population", "10",
            "--admin-token", "s3cret"]

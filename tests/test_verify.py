@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 import uvicorn
 from kit_helpers import app, served_token
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from support import free_port
+
+pytestmark = pytest.mark.subprocess
 
 
 def verify(*args: str) -> subprocess.CompletedProcess:
