@@ -6,7 +6,6 @@ add personas at runtime and fetch the contracts.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
-from ..population.personas import PersonaError, parse_persona
+from ..population.personas import PersonaError, PersonaLimitError, parse_persona
 from ..resources import contracts_dir
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
@@ -83,32 +83,11 @@ def people(request: Request) -> Response:
     return JSONResponse(out)
 
 
-async def _json_body(request: Request, limit: int = MAX_BODY) -> Any:
-    """The JSON body, read no further than `limit` bytes so a huge upload costs nothing."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise ValueError(415, "Content-Type must be application/json")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ValueError(413, f"body larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ValueError(413, f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(400, f"body is not valid UTF-8 JSON: {str(exc)[:120]}") from exc
-
-
 async def add_persona(request: Request) -> Response:
     try:
-        body = await _json_body(request)
-    except ValueError as exc:
-        status, message = exc.args
-        return problem(status, message)
+        body = await read_json(request, limit=MAX_BODY)
+    except BodyError as exc:
+        return problem(exc.status, exc.message)
     if not isinstance(body, dict):
         return problem(422, "body must be a JSON object with the fields of a personas file entry")
     population = _sandbox(request).population
@@ -117,6 +96,8 @@ async def add_persona(request: Request) -> Response:
         replaced = persona.fnr in population.personas
         population.add_persona(persona)
         _sandbox(request).caches.clear()  # cached answers were made from the people as they were
+    except PersonaLimitError as exc:
+        return problem(409, str(exc), limit=exc.limit)
     except PersonaError as exc:
         return problem(422, str(exc))
     return JSONResponse({"fnr": persona.fnr, "replaced": replaced, "person": f"/person/{persona.fnr}"},

@@ -13,12 +13,13 @@ from ..choices import Choices
 from ..clock import DataCalendar
 from ..identifiers import parse_person_number
 from .life import FIRST_MONTH, Life, Month, build_life
-from .personas import Persona, PersonaError, load_personas, persona_years
+from .personas import Persona, PersonaError, PersonaLimitError, household_problem, load_personas, persona_years
 from .reports import month_reports
 from .settlement import ajourhold, grunnlag, settlement_date, submission_date
 from .slots import NumberIndex
 
 DEFAULT_SIZE = 5000
+MAX_RUNTIME_PERSONAS = 1000  # added through the control API; each is at most the body limit (16 KiB)
 MARRIED_SHARE = 0.45
 # Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
 # --today only decides which years and months are out; it never rewrites anyone's earlier income.
@@ -48,6 +49,12 @@ class Population:
         """Add or override a persona at runtime; cached lives are dropped, as a spouse's may point here.
         A persona whose life cannot be built is refused and the previous one kept."""
         previous = self.personas.get(persona.fnr)
+        if previous is None and self.runtime_personas() >= MAX_RUNTIME_PERSONAS:
+            raise PersonaLimitError(f"this sandbox already holds {MAX_RUNTIME_PERSONAS} runtime personas; "
+                                    "replace one, or POST /__sandbox/reset to forget them", MAX_RUNTIME_PERSONAS)
+        problem = household_problem(persona, self.personas, self._has)
+        if problem:
+            raise PersonaError(f"persona {persona.fnr}: {problem}")
         self.personas[persona.fnr] = persona
         self._life.cache_clear()
         try:
@@ -59,6 +66,15 @@ class Population:
                 self.personas[persona.fnr] = previous
             self._life.cache_clear()
             raise PersonaError(f"persona {persona.fnr} cannot be built: {exc}") from exc
+
+    def runtime_personas(self) -> int:
+        """How many personas were added or replaced since the start."""
+        return sum(1 for fnr, p in self.personas.items() if self._loaded.get(fnr) is not p)
+
+    def _has(self, fnr: str) -> bool:
+        """Someone lives at this number (a persona that exists, or the crowd); nothing is built."""
+        persona = self.personas.get(fnr)
+        return persona.exists if persona is not None else self.index_of(fnr) is not None
 
     def forget_runtime_personas(self) -> None:
         self.personas = dict(self._loaded)

@@ -1,0 +1,114 @@
+"""Nothing a hostile caller sends is expensive: keys are parsed once, JSON bodies are bounded in size and
+depth, runtime personas in count and shape, the journal in bytes, and long control-API work stops when the
+caller leaves."""
+
+from __future__ import annotations
+
+import pytest
+from jwt import algorithms
+
+from mockserver.population import world
+from mockserver.population.personas import MAX_CHILDREN
+
+KARI = "15838512671"
+HANNE = "03828612491"  # household persona: spouse and two children are personas too
+NEW = ["01928840057", "01928812312"]  # synthetic numbers; the second is a persona (ERIK)
+CROWD_SIZE = 200
+
+
+@pytest.fixture
+def counted_pem_loads(monkeypatch):
+    calls = []
+    real = algorithms.load_pem_private_key
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(algorithms, "load_pem_private_key", counting)
+    return calls
+
+
+# -- keys parsed once ----------------------------------------------------------------------------------
+
+def test_token_page_signs_its_sample_grants_without_parsing_a_key(ske_sandbox, counted_pem_loads):
+    r = ske_sandbox.client.get("/token")
+    assert r.status_code == 200 and "Gyldig grant" in r.text
+    assert counted_pem_loads == []
+
+
+def test_tryit_flow_signs_its_grant_without_parsing_a_key(ske_sandbox, counted_pem_loads):
+    r = ske_sandbox.client.post("/prov", data={"fnr": KARI, "format": "json"})
+    assert r.status_code == 200
+    assert counted_pem_loads == []
+
+
+# -- JSON bodies bounded -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"fnr": ' + b"[" * 7000 + b"]" * 7000 + b"}", id="7000-deep-list"),
+    pytest.param(b'{"a":' * 2500 + b"1" + b"}" * 2500, id="2500-deep-object"),
+    pytest.param(b"[" * 40 + b"]" * 40, id="just-over-the-limit"),
+])
+def test_deeply_nested_json_gets_a_400_with_a_json_error(ske_sandbox, body):
+    r = ske_sandbox.client.post("/__sandbox/personas", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "nests deeper than" in r.json()["error"]
+    assert ske_sandbox.client.get("/__sandbox/health").status_code == 200
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(ske_sandbox):
+    story = '[{"\\"' * 200
+    r = ske_sandbox.client.post("/__sandbox/personas", json={"fnr": NEW[0], "story": story[:1900]})
+    assert r.status_code == 201, r.text
+
+
+# -- runtime personas bounded --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "says"), [
+    pytest.param({"fnr": NEW[0], "spouse": NEW[0]}, "spouse is the persona itself", id="own-spouse"),
+    pytest.param({"fnr": NEW[0], "children": [NEW[0]]}, "children include the persona itself", id="own-child"),
+    pytest.param({"fnr": NEW[0], "children": [KARI, KARI]}, "twice", id="same-child-twice"),
+    pytest.param({"fnr": NEW[0], "spouse": KARI, "children": [KARI]}, "also listed as a child", id="spouse-child"),
+    pytest.param({"fnr": NEW[0], "spouse": "01928840138"}, "nobody in this sandbox", id="unknown-spouse"),
+    pytest.param({"fnr": NEW[0], "children": [KARI] * (MAX_CHILDREN + 1)}, "children", id="too-many-children"),
+    pytest.param({"fnr": NEW[0], "story": "x" * 2001}, "story", id="long-story"),
+])
+def test_bad_households_and_sizes_get_422(ske_sandbox, body, says):
+    r = ske_sandbox.client.post("/__sandbox/personas", json=body)
+    assert r.status_code == 422, r.text
+    assert says in r.json()["error"]
+    assert NEW[0] not in ske_sandbox.sandbox.population.personas
+
+
+def test_children_that_loop_back_are_refused(ske_sandbox):
+    c = ske_sandbox.client
+    assert c.post("/__sandbox/personas", json={"fnr": NEW[0], "children": [KARI]}).status_code == 201
+    r = c.post("/__sandbox/personas", json={"fnr": KARI, "children": [NEW[0]]})
+    assert r.status_code == 422 and "loop back" in r.json()["error"]
+    r = c.post("/__sandbox/personas", json={"fnr": KARI, "spouse": NEW[0]})
+    assert r.status_code == 422 and "descendant of its spouse" in r.json()["error"]
+
+
+def test_a_household_of_known_people_is_accepted(ske_sandbox):
+    population = ske_sandbox.sandbox.population
+    crowd = population.numbers.number(0)
+    r = ske_sandbox.client.post("/__sandbox/personas", json={"fnr": NEW[0], "spouse": HANNE, "children": [crowd]})
+    assert r.status_code == 201, r.text
+    assert population.lookup(NEW[0]).children == [crowd]
+
+
+def test_runtime_personas_are_limited_in_number(ske_sandbox, monkeypatch):
+    monkeypatch.setattr(world, "MAX_RUNTIME_PERSONAS", 2)
+    c = ske_sandbox.client
+    population = ske_sandbox.sandbox.population
+    crowd = [population.numbers.number(i) for i in range(3)]
+    assert c.post("/__sandbox/personas", json={"fnr": crowd[0]}).status_code == 201
+    assert c.post("/__sandbox/personas", json={"fnr": crowd[1]}).status_code == 201
+    r = c.post("/__sandbox/personas", json={"fnr": crowd[2]})
+    assert r.status_code == 409 and r.json()["limit"] == 2 and "reset" in r.json()["error"]
+    assert crowd[2] not in population.personas
+    # replacing one of them is still possible, and a reset frees the places
+    assert c.post("/__sandbox/personas", json={"fnr": crowd[1], "story": "igjen"}).status_code == 201
+    assert c.post("/__sandbox/reset").status_code == 200
+    assert c.post("/__sandbox/personas", json={"fnr": crowd[2]}).status_code == 201
