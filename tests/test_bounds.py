@@ -4,9 +4,15 @@ caller leaves."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
+import jwt
 import pytest
 from jwt import algorithms
 
+from mockserver.conformance import report
+from mockserver.journal import Journal
+from mockserver.journal_limits import KNOWN_CLAIMS
 from mockserver.population import world
 from mockserver.population.personas import MAX_CHILDREN
 
@@ -112,3 +118,65 @@ def test_runtime_personas_are_limited_in_number(ske_sandbox, monkeypatch):
     assert c.post("/__sandbox/personas", json={"fnr": crowd[1], "story": "igjen"}).status_code == 201
     assert c.post("/__sandbox/reset").status_code == 200
     assert c.post("/__sandbox/personas", json={"fnr": crowd[2]}).status_code == 201
+
+
+# -- the journal bounded, and without secrets ----------------------------------------------------------
+
+SSG_PATH = f"/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2025/{KARI}"
+
+
+def _fat_token(i: int, size: int = 20_000) -> str:
+    """A token of ours in shape only, whose claims are large (the request head still under 64 KiB)."""
+    claims = {"iss": "x" * 5000, "scope": "s " * 2000, "pad": "a" * size, "list": list(range(1000)), "n": i}
+    return jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": "k" * 3000, "junk": "j" * 3000})
+
+
+def test_journal_keeps_fat_unverified_claims_small(ske_sandbox):
+    c = ske_sandbox.client
+    for i in range(100):
+        assert c.get(SSG_PATH, headers={"Authorization": f"Bearer {_fat_token(i)}"}).status_code == 401
+    journal = ske_sandbox.sandbox.journal
+    assert journal.bytes < 100 * 3000  # ~50 KB each before
+    r = c.get("/__sandbox/journal")
+    assert len(r.content) < 100 * 4000
+    auth = r.json()[-1]["headers"]["authorization"]
+    assert set(auth["claims"]) <= set(KNOWN_CLAIMS) and "pad" not in auth["claims"]
+    assert len(auth["claims"]["iss"]) < 300
+
+
+def test_journal_evicts_the_oldest_by_bytes_as_well_as_by_count():
+    journal = Journal(size=1000, max_bytes=20_000)
+    for i in range(200):
+        journal.add({"n": i, "text": "x" * 900})
+    kept = journal.entries()
+    assert journal.bytes <= 20_000 and 15 <= len(kept) < 25
+    assert kept[-1]["n"] == 199 and kept[0]["n"] == 200 - len(kept)
+    by_count = Journal(size=10)
+    for i in range(30):
+        by_count.add({"n": i})
+    assert [e["n"] for e in by_count.entries()] == list(range(20, 30))
+    by_count.clear()
+    assert by_count.bytes == 0
+
+
+def test_secrets_in_a_query_are_redacted_wherever_the_journal_is_shown(ske_sandbox):
+    c = ske_sandbox.client
+    token = ske_sandbox.token()
+    c.get(SSG_PATH, params={"access_token": token, "client_secret": "hemmelig"})
+    c.get(SSG_PATH + "?access%5Ftoken=" + token)  # an encoded name is still the same parameter
+    c.post("/maskinporten/token?assertion=" + token, data={"grant_type": "x", "client_secret": "hemmelig"})
+    entries = ske_sandbox.sandbox.journal.entries()
+    shown = {
+        "control API": c.get("/__sandbox/journal").text,
+        "journal page": c.get("/journal").text,
+        "conformance": report.paragraphs([e for e in entries if not e["conforms"]]),
+    }
+    for where, text in shown.items():
+        assert token not in text and token[-40:] not in text, where
+        assert "hemmelig" not in text, where
+    journaled = dict(parse_qsl(next(e["query"] for e in entries if e["service"] == "summertskattegrunnlag")))
+    assert journaled["access_token"] == "<redacted>"
+    # the journal's copy of the token is no longer a token
+    r = c.get(SSG_PATH, headers={"Authorization": f"Bearer {journaled['access_token']}"})
+    assert r.status_code == 401
+    assert c.get(SSG_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
