@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -84,14 +85,17 @@ class Journal:
         """About how many bytes the entries take as JSON (their verdicts not counted)."""
         return self._bytes
 
-    def entries(self) -> list[dict[str, Any]]:
-        """The entries, oldest first, each with its contract verdict."""
+    def entries(self, checkpoint: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+        """The entries, oldest first, each with its contract verdict. `checkpoint` is called between entries (it
+        raises to give up the work, e.g. when the caller has gone)."""
         from .conformance.checks import check, retry_problems
 
         with self._lock:
             entries = [entry for entry, _ in self._entries]
         retries = retry_problems(entries)
         for e in entries:
+            if checkpoint is not None:
+                checkpoint()
             if "conforms" not in e or e["seq"] in retries:
                 problems = check(e)
                 if e["seq"] in retries:

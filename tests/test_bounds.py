@@ -4,8 +4,10 @@ caller leaves."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
+import anyio
 import jwt
 import pytest
 from jwt import algorithms
@@ -180,3 +182,69 @@ def test_secrets_in_a_query_are_redacted_wherever_the_journal_is_shown(ske_sandb
     r = c.get(SSG_PATH, headers={"Authorization": f"Bearer {journaled['access_token']}"})
     assert r.status_code == 401
     assert c.get(SSG_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+# -- control-API work stops when the caller leaves -----------------------------------------------------
+
+def _leave_after(app, path: str, query: bytes, seconds: float) -> list[dict]:
+    """Call `app` as a client that disconnects after `seconds`; the messages it was sent."""
+    sent: list[dict] = []
+
+    async def main() -> None:
+        gone = anyio.Event()
+        started = []
+
+        async def receive() -> dict:
+            if not started:
+                started.append(1)
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if not gone.is_set():  # as uvicorn: no await once the client has gone
+                await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
+                 "root_path": "", "headers": [(b"host", b"127.0.0.1:8080")], "client": ("127.0.0.1", 50000),
+                 "server": ("127.0.0.1", 8080)}
+        async with anyio.create_task_group() as group:
+            group.start_soon(app, scope, receive, send)
+            await anyio.sleep(seconds)
+            gone.set()
+
+    anyio.run(main)
+    return sent
+
+
+def _slow_counting(real, calls: list):
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.005)
+        return real(*args, **kwargs)
+    return slow
+
+
+def test_a_people_listing_stops_when_the_caller_leaves(ske_sandbox, monkeypatch):
+    population = ske_sandbox.sandbox.population
+    made: list = []
+    monkeypatch.setattr(population, "summary", _slow_counting(population.summary, made))
+    _leave_after(ske_sandbox.app, "/__sandbox/people", b"limit=500", 0.3)
+    stopped_at = len(made)
+    time.sleep(0.3)
+    assert len(made) == stopped_at and 0 < stopped_at < 250  # 500 (2.5 s of work) before
+
+
+def test_a_journal_read_stops_when_the_caller_leaves(ske_sandbox, monkeypatch):
+    from mockserver.conformance import checks
+
+    journal = ske_sandbox.sandbox.journal
+    for i in range(500):
+        journal.add({"service": "inntekt", "t": float(i), "status": 200})
+    checked: list = []
+    monkeypatch.setattr(checks, "check", _slow_counting(lambda entry: [], checked))
+    _leave_after(ske_sandbox.app, "/__sandbox/journal", b"", 0.3)
+    stopped_at = len(checked)
+    time.sleep(0.3)
+    assert len(checked) == stopped_at and 0 < stopped_at < 250

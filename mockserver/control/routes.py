@@ -6,6 +6,7 @@ add personas at runtime and fetch the contracts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..disconnect import run_while_connected
 from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
 from ..population.personas import PersonaError, PersonaLimitError, parse_persona
@@ -48,13 +50,14 @@ async def info(request: Request) -> Response:
     })
 
 
-def journal(request: Request) -> Response:
-    """A plain function (run in a thread): verdicts for a full journal take a while and must not stall calls."""
+async def journal(request: Request) -> Response:
+    """Verdicts for a full journal take a while: worked out in a thread, and given up if the caller leaves."""
     sb = _sandbox(request)
     if request.method == "DELETE":
         sb.journal.clear()
         return JSONResponse({"cleared": True})
-    return JSONResponse(sb.journal.entries())
+    answer = await run_while_connected(request, lambda checkpoint: JSONResponse(sb.journal.entries(checkpoint)))
+    return answer or Response(status_code=499)
 
 
 async def reset(request: Request) -> Response:
@@ -66,8 +69,8 @@ async def demo(request: Request) -> Response:
     return JSONResponse(demo_client(_sandbox(request).settings.seed).as_dict())
 
 
-def people(request: Request) -> Response:
-    """A plain function: Starlette runs it in a thread, so a long search never blocks other calls."""
+async def people(request: Request) -> Response:
+    """A long search runs in a thread, so it never blocks other calls, and stops if the caller leaves."""
     sb = _sandbox(request)
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
@@ -75,12 +78,17 @@ def people(request: Request) -> Response:
         return problem(400, "limit must be a whole number")
     scenario = request.query_params.get("scenario")
     search = request.query_params.get("search")
-    out = []
-    for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
-        out.append(sb.population.summary(life))
-        if len(out) >= limit:
-            break
-    return JSONResponse(out)
+
+    def listing(checkpoint: Callable[[], None]) -> Response:
+        out = []
+        for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
+            checkpoint()
+            out.append(sb.population.summary(life))
+            if len(out) >= limit:
+                break
+        return JSONResponse(out)
+
+    return await run_while_connected(request, listing) or Response(status_code=499)
 
 
 async def add_persona(request: Request) -> Response:
