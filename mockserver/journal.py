@@ -54,7 +54,11 @@ def _authorization(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     scheme, _, token = value.strip().partition(" ")
-    decoded = _decoded_bearer(token.strip()) if token.strip() else None
+    token = token.strip()
+    if not token:
+        decoded = None
+    else:  # the cache is keyed by the token: huge ones would fill it with their own bytes
+        decoded = _decoded_bearer(token) if len(token) <= fastjwt.MAX_CACHED else _decoded(token)
     return {"scheme": scheme, "claims": decoded[1] if decoded else None}
 
 

@@ -127,20 +127,20 @@ def test_runtime_personas_are_limited_in_number(ske_sandbox, monkeypatch):
 SSG_PATH = f"/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2025/{KARI}"
 
 
-def _fat_token(i: int, size: int = 20_000) -> str:
-    """A token of ours in shape only, whose claims are large (the request head still under 64 KiB)."""
-    claims = {"iss": "x" * 5000, "scope": "s " * 2000, "pad": "a" * size, "list": list(range(1000)), "n": i}
-    return jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": "k" * 3000, "junk": "j" * 3000})
+def _fat_token(i: int) -> str:
+    """A bearer of ~45 KB of claims (40 of just under 1 KB each) and a long kid, under the 64 KiB head limit:
+    what an unauthenticated caller can make the journal keep."""
+    claims = {"iss": "x" * 900, "scope": "s " * 450, **{f"c{n}": "x" * 900 for n in range(38)}, "n": i}
+    return jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": "k" * 900, "junk": "j" * 900})
 
 
 def test_journal_keeps_fat_unverified_claims_small(ske_sandbox):
     c = ske_sandbox.client
     for i in range(100):
         assert c.get(SSG_PATH, headers={"Authorization": f"Bearer {_fat_token(i)}"}).status_code == 401
-    journal = ske_sandbox.sandbox.journal
-    assert journal.bytes < 100 * 3000  # ~50 KB each before
     r = c.get("/__sandbox/journal")
-    assert len(r.content) < 100 * 4000
+    assert len(r.content) < 100 * 3000  # ~45 KB an entry before
+    assert ske_sandbox.sandbox.journal.bytes < 100 * 3000
     auth = r.json()[-1]["headers"]["authorization"]
     assert set(auth["claims"]) <= set(KNOWN_CLAIMS) and "pad" not in auth["claims"]
     assert len(auth["claims"]["iss"]) < 300
@@ -248,3 +248,17 @@ def test_a_journal_read_stops_when_the_caller_leaves(ske_sandbox, monkeypatch):
     stopped_at = len(checked)
     time.sleep(0.3)
     assert len(checked) == stopped_at and 0 < stopped_at < 250
+
+
+def test_huge_tokens_are_parsed_but_not_kept_in_the_token_caches(ske_sandbox):
+    from mockserver import fastjwt, journal
+
+    fastjwt._cached_unverified.cache_clear()
+    journal._decoded_bearer.cache_clear()
+    for i in range(5):
+        ske_sandbox.client.get(SSG_PATH, headers={"Authorization": f"Bearer {_fat_token(i)}"})
+    assert fastjwt._cached_unverified.cache_info().currsize == 0
+    assert journal._decoded_bearer.cache_info().currsize == 0
+    token = ske_sandbox.token()
+    assert ske_sandbox.client.get(SSG_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert journal._decoded_bearer.cache_info().currsize == 1
