@@ -421,7 +421,8 @@ def case_token_page_flood(server: Server, size: Size) -> tuple[str, bool, str]:
     good, bad = sum(c[0] for c in counts), sum(c[1] for c in counts)
     per_call = sum(c[2] for c in counts) / max(1, good + bad) * 1000
     text = f"{size.page_flooders} clients: {good} pages ({bad} not 200), {per_call:.0f} ms a page as they saw it"
-    return text, bad == 0, "the p50 column is the light load's data calls beside the flood"
+    # a page whose grants parse the key each time took ~135 ms of loop time: 540 ms a page for 4 clients
+    return text, bad == 0 and per_call < 250, "the p50 column is the light load's data calls beside the flood"
 
 
 def case_nested_json(server: Server, size: Size) -> tuple[str, bool, str]:
@@ -472,7 +473,7 @@ CASES: dict[str, tuple[str, Case]] = {
     "exp-10**400": ("401 SSG-004, 400 MP-130, no traceback", case_exp_10_400),
     "journal-64k-paths": ("entries bounded, read off the loop", case_journal),
     "cross-origin-reset": ("403, grant stays used", case_cross_origin),
-    "token-page-flood": ("pages answered, light load not starved", case_token_page_flood),
+    "token-page-flood": ("pages under 250 ms, light load not starved", case_token_page_flood),
     "nested-json": ("400 with a JSON error, no traceback", case_nested_json),
     "journal-fat-claims": ("journal under 4 KB an entry", case_journal_fat_claims),
 }
