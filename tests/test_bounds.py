@@ -262,3 +262,8 @@ def test_huge_tokens_are_parsed_but_not_kept_in_the_token_caches(ske_sandbox):
     token = ske_sandbox.token()
     assert ske_sandbox.client.get(SSG_PATH, headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert journal._decoded_bearer.cache_info().currsize == 1
+
+
+def test_the_test_kit_signs_grants_without_parsing_a_key(ske_sandbox, counted_pem_loads):
+    assert ske_sandbox.token()
+    assert counted_pem_loads == []
