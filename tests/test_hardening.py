@@ -4,7 +4,6 @@ the concurrency model and the serve command's start-up checks."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 
 import httpx
@@ -13,7 +12,6 @@ import pytest
 
 from mockserver import cli
 from mockserver.app import create_app
-from mockserver.control.routes import journal
 from mockserver.dataapi import Faults
 from mockserver.hardening import MAX_BODY, BodyLimit, uvicorn_options
 from mockserver.settings import Settings
@@ -173,8 +171,19 @@ def test_without_a_token_the_control_api_answers_only_to_its_own_host_names(box)
     assert box.client.get("/__sandbox/health", headers={"Host": "rebound.example"}).status_code == 200
 
 
-def test_the_journal_is_served_off_the_event_loop():
-    assert not inspect.iscoroutinefunction(journal)
+def test_the_journal_is_served_off_the_event_loop(box, monkeypatch):
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    seen = []
+    real = box.sandbox.journal.entries
+    monkeypatch.setattr(box.sandbox.journal, "entries", lambda *a: seen.append(on_loop()) or real(*a))
+    assert box.client.get("/__sandbox/journal").status_code == 200
+    assert seen == [False]
 
 
 # --- times no float can hold -----------------------------------------------------------------------------
