@@ -267,3 +267,16 @@ def test_huge_tokens_are_parsed_but_not_kept_in_the_token_caches(ske_sandbox):
 def test_the_test_kit_signs_grants_without_parsing_a_key(ske_sandbox, counted_pem_loads):
     assert ske_sandbox.token()
     assert counted_pem_loads == []
+
+
+def test_a_people_search_that_matches_nobody_stops_when_the_caller_leaves(ske_sandbox, monkeypatch):
+    from mockserver.control import routes
+
+    population = ske_sandbox.sandbox.population
+    looked_at: list = []
+    monkeypatch.setattr(population, "_life", _slow_counting(population._life, looked_at))
+    monkeypatch.setattr(routes, "SEARCH_SCAN_LIMIT", 400)  # 2 s of work, without a match to yield
+    _leave_after(ske_sandbox.app, "/__sandbox/people", b"search=nobody-is-called-this", 0.3)
+    stopped_at = len(looked_at)
+    time.sleep(0.3)
+    assert len(looked_at) == stopped_at and 0 < stopped_at < 200

@@ -81,8 +81,8 @@ async def people(request: Request) -> Response:
 
     def listing(checkpoint: Callable[[], None]) -> Response:
         out = []
-        for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
-            checkpoint()
+        for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT,
+                                         checkpoint=checkpoint):
             out.append(sb.population.summary(life))
             if len(out) >= limit:
                 break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -147,12 +147,16 @@ class Population:
         return len(self.personas) + self.size - shadowed
 
     def people(
-        self, *, scenario: str | None = None, search: str | None = None, scan: int | None = None
+        self, *, scenario: str | None = None, search: str | None = None, scan: int | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> Iterator[Life]:
         """Personas in file order, then the crowd by index (shadowed numbers skipped); `scan` bounds
-        how many of the crowd a search looks at."""
+        how many of the crowd a search looks at. `checkpoint` is called before each person is looked at
+        (it raises to give the search up, e.g. when the caller has gone)."""
         needle = search.lower() if search else None
         for persona in list(self.personas.values()):  # the control API may add one meanwhile
+            if checkpoint is not None:
+                checkpoint()
             if not persona.exists:
                 life = self.stub(persona)
             else:
@@ -162,6 +166,8 @@ class Population:
         if scenario is not None:
             return
         for index in range(self.size if scan is None else min(self.size, scan)):
+            if checkpoint is not None:
+                checkpoint()
             fnr = self.numbers.number(index)
             if fnr in self.personas:
                 continue
