@@ -50,11 +50,20 @@ class FastJWT(jwt.PyJWT):
             self._jws = FastJWS(options=self._get_sig_options())
 
 
-@lru_cache(maxsize=256)
+MAX_CACHED = 8 * 1024  # real grants and tokens are 1-6 KB; a cache of 256 huge ones would hold tens of MB
+
+
+def _unverified(token: str) -> dict[str, Any]:
+    return decode_complete(token, options={"verify_signature": False})
+
+
+_cached_unverified = lru_cache(maxsize=256)(_unverified)
+
+
 def unverified(token: str) -> dict[str, Any]:
     """header, payload and signature of a JWT, not verified; parsed once for the grant check and the journal
-    alike. The dicts are shared: read them, never change them."""
-    return decode_complete(token, options={"verify_signature": False})
+    alike (tokens up to MAX_CACHED). The dicts are shared: read them, never change them."""
+    return _cached_unverified(token) if len(token) <= MAX_CACHED else _unverified(token)
 
 
 _jws = FastJWS()

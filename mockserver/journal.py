@@ -3,18 +3,18 @@ request conformed to its contract.
 
 `Recorder` (ASGI middleware) writes one entry per call to a service path, whatever answered it (a route,
 an unknown-URL handler, an error). Secrets are never stored: the bearer token and the grant are kept as
-their decoded header and claims, never as the signed string. The contract verdict (`conforms`,
+a few of their decoded claims, never as the signed string, and secret query or form values are redacted
+(journal_limits.py). Entries are bounded in number and in bytes. The contract verdict (`conforms`,
 `problems`) is worked out when the journal is read, so a busy server does not pay for it per call.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,59 +24,50 @@ import jwt
 from . import fastjwt
 from .conformance.checks import check, retry_problems
 from .errorbody import error_code
+from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
 MAX_FORM = 64 * 1024
-MAX_CLAIMS, MAX_CLAIM = 40, 1024  # a grant or token's decoded claims are client-controlled as well
+MAX_ENTRIES = 1000
+MAX_BYTES = 2 * 1024 * 1024  # all entries together, as JSON; ~3000 ordinary entries would fit
 
 
 def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A token's header and claims in the small form kept (see journal_limits): nothing is verified here,
+    so nothing more of what the caller chose is kept."""
     try:
         decoded = fastjwt.unverified(token)
         header, claims = decoded["header"], decoded["payload"]
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         return None
-    if not isinstance(claims, dict):
+    if not isinstance(claims, dict) or not isinstance(header, dict):
         return None
-    header, claims = _bounded(header), _bounded(claims)
-    if isinstance(header.get("x5c"), list):  # certificates are public but long: keep a short mark
-        header = {**header, "x5c": [f"<certificate, {_der_size(c)} bytes>" for c in header["x5c"]]}
-    return header, claims
-
-
-def _bounded(doc: dict[str, Any]) -> dict[str, Any]:
-    """A token's header or claims as kept: client-controlled, so at most MAX_CLAIMS names, each value that
-    takes more than MAX_CLAIM bytes as JSON replaced by a short mark (x5c is shortened separately)."""
-    out: dict[str, Any] = {}
-    for name, value in itertools.islice(doc.items(), MAX_CLAIMS):
-        size = 0 if name == "x5c" and isinstance(value, list) else len(json.dumps(value, default=str))
-        out[str(name)[:100]] = value if size <= MAX_CLAIM else f"<{size} bytes, not kept>"
-    return out
+    return small_header(header), small_claims(claims)
 
 
 # A client sends one bearer token many times: decode it once (entries share the decoded, unchanged dicts).
 _decoded_bearer = lru_cache(maxsize=256)(_decoded)
 
 
-def _der_size(cert: Any) -> int:
-    try:
-        return len(base64.b64decode(str(cert), validate=True))
-    except (ValueError, binascii.Error):
-        return 0
-
-
 def _authorization(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     scheme, _, token = value.strip().partition(" ")
-    decoded = _decoded_bearer(token.strip()) if token.strip() else None
+    token = token.strip()
+    if not token:
+        decoded = None
+    else:  # the cache is keyed by the token: huge ones would fill it with their own bytes
+        decoded = _decoded_bearer(token) if len(token) <= fastjwt.MAX_CACHED else _decoded(token)
     return {"scheme": scheme, "claims": decoded[1] if decoded else None}
 
 
 class Journal:
-    def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+    """The last `size` entries, and no more than `max_bytes` of them: the oldest go first."""
+
+    def __init__(self, size: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self._size, self._max_bytes, self._bytes = size, max_bytes, 0
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
 
@@ -85,16 +76,28 @@ class Journal:
         request.state.journal_outcome = (outcome, caller)
 
     def add(self, entry: dict[str, Any]) -> None:
+        size = size_of(entry)
         with self._lock:
             entry["seq"] = next(self._seq)
-            self._entries.append(entry)
+            self._entries.append((entry, size))
+            self._bytes += size
+            while len(self._entries) > self._size or (self._bytes > self._max_bytes and len(self._entries) > 1):
+                self._bytes -= self._entries.popleft()[1]
 
-    def entries(self) -> list[dict[str, Any]]:
-        """The entries, oldest first, each with its contract verdict."""
+    @property
+    def bytes(self) -> int:
+        """About how many bytes the entries take as JSON (their verdicts not counted)."""
+        return self._bytes
+
+    def entries(self, checkpoint: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+        """The entries, oldest first, each with its contract verdict. `checkpoint` is called between entries (it
+        raises to give up the work, e.g. when the caller has gone)."""
         with self._lock:
-            entries = list(self._entries)
+            entries = [entry for entry, _ in self._entries]
         retries = retry_problems(entries)
         for e in entries:
+            if checkpoint is not None:
+                checkpoint()
             if "conforms" not in e or e["seq"] in retries:
                 problems = check(e)
                 if e["seq"] in retries:
@@ -105,6 +108,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a client
@@ -166,7 +170,7 @@ class Recorder:
         retry_after = _first(answer["headers"], (b"retry-after",), lower=True)[b"retry-after"]
         host = env.hosts.get(service)
         base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + BY_NAME[service].prefix
-        query = scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT]
+        query = redact_query(scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT])
         now = sandbox.clock.now()
         entry: dict[str, Any] = {
             "at": round(now, 3),
@@ -235,7 +239,7 @@ def _add_grant(entry: dict[str, Any], body: bytes) -> None:
         form = {}
     assertion = form.pop("assertion", None)
     # the assertion itself is never stored, nor the value of any parameter but grant_type
-    entry["form"] = {k: (v if k == "grant_type" else "<given>") for k, v in form.items()}
+    entry["form"] = form_fields(form)
     if assertion is None:
         return
     decoded = _decoded(assertion.strip())

@@ -6,7 +6,7 @@ add personas at runtime and fetch the contracts.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..disconnect import run_while_connected
+from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
-from ..population.personas import PersonaError, parse_persona
+from ..population.personas import PersonaError, PersonaLimitError, parse_persona
 from ..resources import contracts_dir
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
@@ -48,13 +50,14 @@ async def info(request: Request) -> Response:
     })
 
 
-def journal(request: Request) -> Response:
-    """A plain function (run in a thread): verdicts for a full journal take a while and must not stall calls."""
+async def journal(request: Request) -> Response:
+    """Verdicts for a full journal take a while: worked out in a thread, and given up if the caller leaves."""
     sb = _sandbox(request)
     if request.method == "DELETE":
         sb.journal.clear()
         return JSONResponse({"cleared": True})
-    return JSONResponse(sb.journal.entries())
+    answer = await run_while_connected(request, lambda checkpoint: JSONResponse(sb.journal.entries(checkpoint)))
+    return answer or Response(status_code=499)
 
 
 async def reset(request: Request) -> Response:
@@ -66,8 +69,8 @@ async def demo(request: Request) -> Response:
     return JSONResponse(demo_client(_sandbox(request).settings.seed).as_dict())
 
 
-def people(request: Request) -> Response:
-    """A plain function: Starlette runs it in a thread, so a long search never blocks other calls."""
+async def people(request: Request) -> Response:
+    """A long search runs in a thread, so it never blocks other calls, and stops if the caller leaves."""
     sb = _sandbox(request)
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
@@ -75,40 +78,24 @@ def people(request: Request) -> Response:
         return problem(400, "limit must be a whole number")
     scenario = request.query_params.get("scenario")
     search = request.query_params.get("search")
-    out = []
-    for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
-        out.append(sb.population.summary(life))
-        if len(out) >= limit:
-            break
-    return JSONResponse(out)
 
+    def listing(checkpoint: Callable[[], None]) -> Response:
+        out = []
+        for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT,
+                                         checkpoint=checkpoint):
+            out.append(sb.population.summary(life))
+            if len(out) >= limit:
+                break
+        return JSONResponse(out)
 
-async def _json_body(request: Request, limit: int = MAX_BODY) -> Any:
-    """The JSON body, read no further than `limit` bytes so a huge upload costs nothing."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise ValueError(415, "Content-Type must be application/json")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ValueError(413, f"body larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ValueError(413, f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(400, f"body is not valid UTF-8 JSON: {str(exc)[:120]}") from exc
+    return await run_while_connected(request, listing) or Response(status_code=499)
 
 
 async def add_persona(request: Request) -> Response:
     try:
-        body = await _json_body(request)
-    except ValueError as exc:
-        status, message = exc.args
-        return problem(status, message)
+        body = await read_json(request, limit=MAX_BODY)
+    except BodyError as exc:
+        return problem(exc.status, exc.message)
     if not isinstance(body, dict):
         return problem(422, "body must be a JSON object with the fields of a personas file entry")
     population = _sandbox(request).population
@@ -117,6 +104,8 @@ async def add_persona(request: Request) -> Response:
         replaced = persona.fnr in population.personas
         population.add_persona(persona)
         _sandbox(request).caches.clear()  # cached answers were made from the people as they were
+    except PersonaLimitError as exc:
+        return problem(409, str(exc), limit=exc.limit)
     except PersonaError as exc:
         return problem(422, str(exc))
     return JSONResponse({"fnr": persona.fnr, "replaced": replaced, "person": f"/person/{persona.fnr}"},

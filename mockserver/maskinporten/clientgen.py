@@ -158,8 +158,7 @@ def write_demo_files(demo: DemoClient, out: Path) -> list[Path]:
     """The demo client as ready files: PEM key, public JWK, a .p12 (key with a stand-in certificate for its
     org, for Java and .NET key stores; grants still name the key by kid) and the JSON of `demo-client --json`."""
     out.mkdir(parents=True, exist_ok=True)
-    key = serialization.load_pem_private_key(demo.private_key_pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    key = demo.private_key
     stem = out / demo.client_id
     paths = [stem.with_suffix(".key.pem"), stem.with_suffix(".jwk.json"), stem.with_suffix(".p12"),
              out / "demo-client.json"]

@@ -33,6 +33,7 @@ The file format (fixtures/personas.yaml, or your own with `--personas FILE`)::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,19 @@ SHAPES: dict[str, tuple[Any, ...]] = {
 }
 
 
+MAX_CHILDREN = 20  # also the schema's maxItems; a household of more is no scenario, only cost
+
+
 class PersonaError(ConfigError):
     """A personas file entry that cannot be used; says which and why."""
+
+
+class PersonaLimitError(PersonaError):
+    """The sandbox holds as many runtime personas as it takes (`limit`); a reset forgets them."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,50 @@ def _years(value: Any, last_year: int, where: str) -> frozenset[int]:
     return frozenset(years)
 
 
+def household_problem(persona: Persona, personas: Mapping[str, Persona],
+                      exists: Callable[[str], bool]) -> str | None:
+    """What is wrong with a runtime persona's household, or None. Spouse and children must be people the
+    sandbox has (add them first), nobody is their own spouse or child, and children do not loop back (the
+    page and the test kit follow these links)."""
+    spouse, children = persona.spec.get("spouse"), list(persona.spec.get("children") or [])
+    if spouse == persona.fnr:
+        return "spouse is the persona itself"
+    if persona.fnr in children:
+        return "children include the persona itself"
+    if spouse is not None and spouse in children:
+        return "the spouse is also listed as a child"
+    if len(set(children)) != len(children):
+        return "children lists a number twice"
+    if len(children) > MAX_CHILDREN:
+        return f"at most {MAX_CHILDREN} children"
+    for other in ([spouse] if spouse else []) + children:
+        if other != persona.fnr and not exists(other):
+            return f"{other} is nobody in this sandbox; add that persona first"
+
+    def children_of(fnr: str) -> list[str]:
+        who = persona if fnr == persona.fnr else personas.get(fnr)
+        return list(who.spec.get("children") or []) if who else []
+
+    descendants = _descendants(persona.fnr, children_of)
+    if persona.fnr in descendants:
+        return "children loop back to the persona (a child is its own ancestor)"
+    if spouse is not None and spouse in descendants:
+        return "the spouse is also a descendant"
+    if spouse is not None and spouse in personas and persona.fnr in _descendants(spouse, children_of):
+        return "the persona is a descendant of its spouse"
+    return None
+
+
+def _descendants(fnr: str, children_of: Callable[[str], list[str]]) -> set[str]:
+    """Everyone below `fnr` through children links; a plain walk, as runtime personas are bounded."""
+    seen: set[str] = set()
+    todo = children_of(fnr)
+    while todo:
+        child = todo.pop()
+        if child not in seen:
+            seen.add(child)
+            todo += children_of(child)
+    return seen
 
 
 def parse_persona(entry: Any, where: str, checked: bool = False) -> Persona:

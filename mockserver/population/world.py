@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,13 @@ from ..clock import DataCalendar
 from ..identifiers import parse_person_number
 from ..months import iter_months
 from .life import FIRST_MONTH, Life, Month, build_life
-from .personas import Persona, PersonaError, load_personas, persona_years
+from .personas import Persona, PersonaError, PersonaLimitError, household_problem, load_personas, persona_years
 from .reports import month_reports
 from .settlement import ajourhold, grunnlag, settlement_date, submission_date
 from .slots import NumberIndex
 
 DEFAULT_SIZE = 5000
+MAX_RUNTIME_PERSONAS = 1000  # added through the control API; each is at most the body limit (16 KiB)
 MARRIED_SHARE = 0.45
 # Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
 # --today only decides which years and months are out; it never rewrites anyone's earlier income.
@@ -49,6 +50,12 @@ class Population:
         """Add or override a persona at runtime; cached lives are dropped, as a spouse's may point here.
         A persona whose life cannot be built is refused and the previous one kept."""
         previous = self.personas.get(persona.fnr)
+        if previous is None and self.runtime_personas() >= MAX_RUNTIME_PERSONAS:
+            raise PersonaLimitError(f"this sandbox already holds {MAX_RUNTIME_PERSONAS} runtime personas; "
+                                    "replace one, or POST /__sandbox/reset to forget them", MAX_RUNTIME_PERSONAS)
+        problem = household_problem(persona, self.personas, self._has)
+        if problem:
+            raise PersonaError(f"persona {persona.fnr}: {problem}")
         self.personas[persona.fnr] = persona
         self._life.cache_clear()
         try:
@@ -60,6 +67,15 @@ class Population:
                 self.personas[persona.fnr] = previous
             self._life.cache_clear()
             raise PersonaError(f"persona {persona.fnr} cannot be built: {exc}") from exc
+
+    def runtime_personas(self) -> int:
+        """How many personas were added or replaced since the start."""
+        return sum(1 for fnr, p in self.personas.items() if self._loaded.get(fnr) is not p)
+
+    def _has(self, fnr: str) -> bool:
+        """Someone lives at this number (a persona that exists, or the crowd); nothing is built."""
+        persona = self.personas.get(fnr)
+        return persona.exists if persona is not None else self.index_of(fnr) is not None
 
     def forget_runtime_personas(self) -> None:
         self.personas = dict(self._loaded)
@@ -132,12 +148,16 @@ class Population:
         return len(self.personas) + self.size - shadowed
 
     def people(
-        self, *, scenario: str | None = None, search: str | None = None, scan: int | None = None
+        self, *, scenario: str | None = None, search: str | None = None, scan: int | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> Iterator[Life]:
         """Personas in file order, then the crowd by index (shadowed numbers skipped); `scan` bounds
-        how many of the crowd a search looks at."""
+        how many of the crowd a search looks at. `checkpoint` is called before each person is looked at
+        (it raises to give the search up, e.g. when the caller has gone)."""
         needle = search.lower() if search else None
         for persona in list(self.personas.values()):  # the control API may add one meanwhile
+            if checkpoint is not None:
+                checkpoint()
             if not persona.exists:
                 life = self.stub(persona)
             else:
@@ -147,6 +167,8 @@ class Population:
         if scenario is not None:
             return
         for index in range(self.size if scan is None else min(self.size, scan)):
+            if checkpoint is not None:
+                checkpoint()
             fnr = self.numbers.number(index)
             if fnr in self.personas:
                 continue

@@ -96,7 +96,7 @@ class SandboxKit:
                 "scope": " ".join(scopes or self.demo_client.scopes), "iat": now, "exp": now + 120,
                 "jti": str(uuid.uuid4())}
         body.update(claims)
-        return jwt.encode(body, self.demo_client.private_key_pem, algorithm="RS256",
+        return jwt.encode(body, self.demo_client.private_key, algorithm="RS256",
                           headers={"kid": self.demo_client.kid})
 
     def token(self, scopes: list[str] | None = None, *, real_hosts: bool = False) -> str:
