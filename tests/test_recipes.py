@@ -1,4 +1,4 @@
-"""The run-anywhere recipes as written in the README and examples: they parse, and they name what the image
+"""The run-anywhere recipes as written in the README, docs/ and examples: they parse, and they name what the image
 and the real-hostname mode really use (variables, aliases, truststore, files)."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ COMPOSE = ROOT / "examples" / "compose" / "docker-compose.yml"
 
 
 def _blocks(language: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    """Fenced blocks of the README and the pages it links to under docs/."""
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
 
 
