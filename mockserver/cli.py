@@ -292,13 +292,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.http == "httptools":  # faster, without the guarded h11 protocol's head limit and timeout
         options = {k: v for k, v in options.items() if k not in ("http", "h11_max_incomplete_event_size")}
         options["http"] = "httptools"
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **options, **tls)
+    if tls:  # TLS through a gate that bounds and counts handshakes (see tlsgate)
+        from .tlsgate import tls_options
+
+        options = tls_options(options, tls["ssl_certfile"], tls["ssl_keyfile"])
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **options)
     Announcing(config).run(sockets=[sock])
     return 0
 
 
-def _real_hosts_tls(args: argparse.Namespace) -> dict[str, str]:
-    """uvicorn's TLS options for --real-hosts: the leaf certificate of the CA directory (made if absent)."""
+def _real_hosts_tls(args: argparse.Namespace) -> dict[str, Path]:
+    """The certificate and key for --real-hosts: the leaf of the CA directory (made if absent)."""
     if not args.real_hosts:
         return {}
     from .localca import CAError, CAFiles, ensure_leaf
@@ -306,7 +310,7 @@ def _real_hosts_tls(args: argparse.Namespace) -> dict[str, str]:
     if args.ca is None:
         raise CAError("--real-hosts needs --ca DIR (make one with `ske-sandbox ca --out DIR`)")
     cert, key = ensure_leaf(CAFiles(args.ca))
-    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
 def cmd_ca(args: argparse.Namespace) -> int:
