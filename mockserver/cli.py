@@ -79,6 +79,36 @@ def _world_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--personas", type=Path, help="YAML file with extra personas")
 
 
+def _admin_token_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--admin-token-file", type=Path, default=_env("ADMIN_TOKEN_FILE"), metavar="PATH",
+                   help=f"{what}, read from this file (env SKE_SANDBOX_ADMIN_TOKEN_FILE); wins over --admin-token")
+    p.add_argument("--admin-token", default=_env("ADMIN_TOKEN"), metavar="TOKEN",
+                   help=f"{what}, given as is (env SKE_SANDBOX_ADMIN_TOKEN); other users see it in `ps`, so "
+                   "prefer --admin-token-file")
+
+
+class TokenFileError(ValueError):
+    """An admin token file that cannot be read or holds no token."""
+
+
+def _token_from_file(args: argparse.Namespace) -> None:
+    """Put the token of --admin-token-file into args.admin_token: the file is read once, surrounding
+    whitespace dropped; one token on one line, as it goes into a header."""
+    path = args.admin_token_file
+    if path is None:
+        return
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise TokenFileError(f"cannot read the admin token file {path}: {reason}") from exc
+    if not token:
+        raise TokenFileError(f"the admin token file {path} is empty")
+    if any(c.isspace() or not c.isprintable() for c in token):
+        raise TokenFileError(f"the admin token file {path} must hold one token on one line, without spaces")
+    args.admin_token = token
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ske-sandbox", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ske-sandbox {__version__}")
@@ -115,9 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", choices=("h11", "httptools"), default="h11",
                        help="HTTP parser: h11 (default) enforces the head-size limit and head timeout; httptools "
                             "costs about half the CPU per call but has no head limit (for load tests on loopback)")
-    serve.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
-                       help="token the control API /__sandbox/* wants (env SKE_SANDBOX_ADMIN_TOKEN); "
-                       "required when bound to anything but loopback")
+    _admin_token_options(serve, "token the control API /__sandbox/* wants; required when bound to anything "
+                         "but loopback")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=_env("SEED", "1"), help="default 1; env SKE_SANDBOX_SEED")
@@ -146,8 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
     conformance.add_argument("--url", default="http://127.0.0.1:8080", help="the running sandbox's address")
     conformance.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
-    conformance.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
-                             help="the server's admin token, if it has one (env SKE_SANDBOX_ADMIN_TOKEN)")
+    _admin_token_options(conformance, "the server's admin token, if it has one")
 
     client = sub.add_parser("client", help="Maskinporten client tools")
     csub = client.add_subparsers(dest="client_command", required=True)
@@ -230,6 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .hardening import is_loopback, uvicorn_options
     from .settings import Settings
 
+    _token_from_file(args)
     if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
         args.admin_token = secrets.token_urlsafe(18)
         print(f"ske-sandbox: control API token for this run: {args.admin_token}", file=sys.stderr, flush=True)
@@ -239,7 +268,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if tls else "http"
     if not args.admin_token and not is_loopback(args.host):
         print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
-              "the network; start with --admin-token TOKEN (or SKE_SANDBOX_ADMIN_TOKEN)", file=sys.stderr)
+              "the network; start with --admin-token-file PATH (or --admin-token TOKEN)", file=sys.stderr)
         return 2
     try:
         sock = _bind(args.host, args.port)
@@ -481,6 +510,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
     from .conformance.report import junit, paragraphs
 
+    _token_from_file(args)
     url = f"{args.url.rstrip('/')}/__sandbox/journal"
     try:
         r = httpx.get(url, timeout=30, headers={"X-Ske-Sandbox-Admin": args.admin_token} if args.admin_token else {})
@@ -520,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except httpx_errors() as exc:
         print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
         return 2
-    except (ConfigError, PakkeError, ChoicesError, CAError, OSError) as exc:
+    except (ConfigError, PakkeError, ChoicesError, CAError, TokenFileError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
