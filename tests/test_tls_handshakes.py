@@ -37,7 +37,7 @@ def ca(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def tls_server(ca: Path, timeout: float, cap: int) -> Iterator[int]:
+def tls_server(ca: Path, timeout: float, cap: int) -> Iterator[tuple[int, type[TLSGate]]]:
     options = uvicorn_options()
     options["http"] = type("Capped", (options["http"],), {"max_connections": cap})
     options["limit_concurrency"] = cap + 1
@@ -53,7 +53,7 @@ def tls_server(ca: Path, timeout: float, cap: int) -> Iterator[int]:
         while not server.started:
             assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
             time.sleep(0.05)
-        yield sock.getsockname()[1]
+        yield sock.getsockname()[1], options["http"]
     finally:
         server.should_exit = True
         thread.join(15)
@@ -82,7 +82,7 @@ def _get(port: int, ca: Path) -> httpx.Response:
 
 
 def test_a_handshake_that_never_starts_is_closed_after_the_timeout(ca):
-    with tls_server(ca, timeout=1.0, cap=100) as port:
+    with tls_server(ca, timeout=1.0, cap=100) as (port, gate):
         stalled = _stalled(port, 20)
         try:
             time.sleep(0.3)
@@ -91,13 +91,14 @@ def test_a_handshake_that_never_starts_is_closed_after_the_timeout(ca):
             assert answer.status_code == 200 and answer.text == "https"  # the app sees the TLS scheme
             time.sleep(2.0)
             assert _closed_by_server(stalled) == 20
+            assert gate.handshakes == {}  # finished and abandoned handshakes are no longer counted
         finally:
             for s in stalled:
                 s.close()
 
 
 def test_stalled_handshakes_count_against_the_cap_and_are_shed_first(ca):
-    with tls_server(ca, timeout=60.0, cap=40) as port:
+    with tls_server(ca, timeout=60.0, cap=40) as (port, gate):
         stalled = _stalled(port, 120)
         try:
             time.sleep(0.5)
@@ -105,6 +106,7 @@ def test_stalled_handshakes_count_against_the_cap_and_are_shed_first(ca):
             assert _closed_by_server(stalled) >= 120 - 40
             for _ in range(5):
                 assert _get(port, ca).status_code == 200
+            assert len(gate.handshakes) <= 40
         finally:
             for s in stalled:
                 s.close()
