@@ -112,13 +112,16 @@ def test_stalled_handshakes_count_against_the_cap_and_are_shed_first(ca):
                 s.close()
 
 
-def test_serve_real_hosts_serves_tls_through_the_gate(ca, monkeypatch, capsys):
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
+def test_serve_real_hosts_serves_tls_through_the_gate(ca, monkeypatch, capsys, parser):
     from mockserver.cli import main
 
     seen = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.update(config=self.config))
-    assert main(["serve", "--real-hosts", "--ca", str(ca), "--port", "0", "--population", "10"]) == 0
+    assert main(["serve", "--real-hosts", "--ca", str(ca), "--port", "0", "--population", "10",
+                 "--http", parser]) == 0
     config = seen["config"]
     assert issubclass(config.http, TLSGate) and config.ssl_certfile is None  # the loop does no TLS of its own
+    assert config.http.protocol_class.__name__ == ("GuardedH11" if parser == "h11" else "HttpToolsProtocol")
     assert config.http.handshake_timeout == 10.0 and config.http.max_connections >= 16
     assert config.loop == "asyncio"
