@@ -99,26 +99,12 @@ def _admin_token_options(p: argparse.ArgumentParser, what: str) -> None:
                    "prefer --admin-token-file")
 
 
-class TokenFileError(ValueError):
-    """An admin token file that cannot be read or holds no token."""
-
-
 def _token_from_file(args: argparse.Namespace) -> None:
-    """Put the token of --admin-token-file into args.admin_token: the file is read once, surrounding
-    whitespace dropped; one token on one line, as it goes into a header."""
-    path = args.admin_token_file
-    if path is None:
-        return
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise TokenFileError(f"cannot read the admin token file {path}: {reason}") from exc
-    if not token:
-        raise TokenFileError(f"the admin token file {path} is empty")
-    if any(c.isspace() or not c.isprintable() for c in token):
-        raise TokenFileError(f"the admin token file {path} must hold one token on one line, without spaces")
-    args.admin_token = token
+    """--admin-token-file, when given, sets the token (over --admin-token)."""
+    if args.admin_token_file is not None:
+        from .admintoken import read_token_file
+
+        args.admin_token = read_token_file(args.admin_token_file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -555,6 +541,7 @@ def httpx_errors() -> type[Exception]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .admintoken import TokenFileError
     from .choices import ChoicesError
     from .configfiles import ConfigError
     from .localca import CAError
