@@ -17,7 +17,7 @@ import asyncio
 import ssl
 from asyncio import sslproto
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
@@ -25,6 +25,7 @@ from uvicorn.importer import import_from_string
 from .hardening import HEAD_TIMEOUT, GuardedH11
 
 HANDSHAKE_TIMEOUT = HEAD_TIMEOUT  # seconds from connection to a finished TLS handshake
+SHUTDOWN_TIMEOUT = 5.0  # seconds a closing connection waits for the client's close_notify (asyncio: 30)
 READ_BUFFER = 32 * 1024  # two full TLS records
 
 
@@ -65,20 +66,22 @@ class TLSGate(sslproto.SSLProtocol):
         loop = _loop or asyncio.get_event_loop()
         app = self.protocol_class(config=config, server_state=server_state, app_state=app_state, _loop=_loop)
         app.gate = self
-        super().__init__(loop, app, self.context, None, server_side=True,
-                         ssl_handshake_timeout=self.handshake_timeout)
+        # no waiter: nobody awaits the handshake, and a failed one would leave an unretrieved exception
+        super().__init__(loop, app, self.context, None, server_side=True,  # type: ignore[arg-type]
+                         ssl_handshake_timeout=self.handshake_timeout,  # type: ignore[arg-type]  # a float works
+                         ssl_shutdown_timeout=SHUTDOWN_TIMEOUT)  # type: ignore[arg-type]
         self.connections: set[Any] = server_state.connections
-        self.raw: asyncio.BaseTransport | None = None
+        self.raw: asyncio.Transport | None = None
         self.started = loop.time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.raw = transport
+        self.raw = cast(asyncio.Transport, transport)
         self.handshakes[self] = None
         if len(self.connections) + len(self.handshakes) > self.max_connections:
             self._shed()
         super().connection_made(transport)  # starts the handshake and its timeout
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, exc: BaseException | None) -> None:
         self.handshakes.pop(self, None)
         super().connection_lost(exc)
 
@@ -92,7 +95,8 @@ class TLSGate(sslproto.SSLProtocol):
         # oldest unfinished ones are the stalled ones
         excess = len(self.connections) + len(self.handshakes) - int(self.max_connections * 0.9)
         stalled = [(gate.started, gate._close_unfinished) for gate in self.handshakes if gate is not self]
-        idle = [(c._last, c.transport.close) for c in self.connections if isinstance(c, GuardedH11) and c._idle()]
+        # aborted, not closed: a TLS close waits for the client's close_notify, holding the descriptor
+        idle = [(c._last, c.transport.abort) for c in self.connections if isinstance(c, GuardedH11) and c._idle()]
         for _, close in sorted(stalled + idle, key=lambda pair: pair[0])[:excess]:
             close()
 
