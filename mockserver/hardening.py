@@ -8,7 +8,7 @@
   state-changing calls from a foreign `Origin`, and without a token answers only to loopback host names
   (so a web page cannot reach it by DNS rebinding). `/__sandbox/health` stays open.
 - `uvicorn_options`: the server's own limits (head size → 431, idle and head timeouts, connection cap that
-  sheds idle connections first, open-files limit).
+  sheds idle connections first, open-files limit). TLS handshakes get the same (`tlsgate`).
 """
 
 from __future__ import annotations
