@@ -334,11 +334,14 @@ def _real_hosts_tls(args: argparse.Namespace) -> dict[str, Path]:
     """The certificate and key for --real-hosts: the leaf of the CA directory (made if absent)."""
     if not args.real_hosts:
         return {}
-    from .localca import CAError, CAFiles, ensure_leaf
+    from .localca import CAError, CAFiles, ensure_leaf, unconstrained_warning
 
     if args.ca is None:
         raise CAError("--real-hosts needs --ca DIR (make one with `ske-sandbox ca --out DIR`)")
     cert, key = ensure_leaf(CAFiles(args.ca))
+    warning = unconstrained_warning(args.ca)
+    if warning:
+        print(f"ske-sandbox: warning: {warning}", file=sys.stderr, flush=True)
     return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 

@@ -180,6 +180,18 @@ def load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     return cert, key
 
 
+def unconstrained_warning(directory: Path) -> str | None:
+    """What to tell the user of a CA without name constraints (made by an older version), or None."""
+    cert, _ = load_ca(directory)
+    try:
+        cert.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return (f"the CA in {directory} has no name constraints: wherever it is trusted, its key can vouch for any "
+                f"name until {cert.not_valid_after_utc:%Y-%m-%d}; make a constrained one with `ske-sandbox ca "
+                f"--out {directory} --force`, trust that instead and remove this one from trust stores")
+    return None
+
+
 def _leaf_is_usable(files: CAFiles, ca_cert: x509.Certificate) -> bool:
     if not files.leaf_cert.is_file() or not files.leaf_key.is_file():
         return False

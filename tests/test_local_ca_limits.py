@@ -124,3 +124,25 @@ def test_an_expired_ca_is_refused_with_what_to_do(tmp_path, monkeypatch, capsys)
     assert main(["serve", "--real-hosts", "--ca", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"the CA in {tmp_path} expired on" in err and "--force" in err
+
+
+def test_serve_warns_about_a_ca_without_name_constraints(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    make_ca(tmp_path / "new")
+    assert main(["serve", "--real-hosts", "--ca", str(tmp_path / "new"), "--port", "0", "--population", "10"]) == 0
+    assert "name constraints" not in capsys.readouterr().err
+    with monkeypatch.context() as old_version:  # as CAs were made before they had constraints
+        old_version.setattr(localca.x509.CertificateBuilder, "add_extension", _without_name_constraints)
+        make_ca(tmp_path / "old")
+    assert main(["serve", "--real-hosts", "--ca", str(tmp_path / "old"), "--port", "0", "--population", "10"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the CA in" in err and "has no name constraints" in err and "--force" in err
+
+
+_add_extension = x509.CertificateBuilder.add_extension
+
+
+def _without_name_constraints(self, extension, critical):
+    return self if isinstance(extension, x509.NameConstraints) else _add_extension(self, extension, critical)
