@@ -5,6 +5,7 @@ client beside them."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import threading
@@ -110,6 +111,19 @@ def test_stalled_handshakes_count_against_the_cap_and_are_shed_first(ca):
         finally:
             for s in stalled:
                 s.close()
+
+
+def test_plain_http_to_the_tls_port_is_closed_at_once_without_a_logged_error(ca, caplog):
+    with tls_server(ca, timeout=30.0, cap=100) as (port, gate):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            started = time.monotonic()
+            assert sock.recv(100) == b""  # a failed handshake closes the connection
+            assert time.monotonic() - started < 2
+        time.sleep(0.2)
+        assert gate.handshakes == {}
+        assert _get(port, ca).status_code == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def test_idle_tls_connections_are_shed_with_the_stalled_handshakes(ca):
