@@ -7,8 +7,10 @@ first protocol is a `TLSGate`, asyncio's own server-side TLS protocol: it is cou
 gives up on a handshake not done within `HANDSHAKE_TIMEOUT`, and only then connects the HTTP protocol. Past
 the cap, the oldest unfinished handshakes are closed together with the longest-idle connections.
 
-TLS mode runs on asyncio's loop (the TLS protocol drives asyncio's transports), with a 32 KiB read buffer per
-connection instead of asyncio's 256 KiB, which it allocates and zeroes for every connection.
+The gate subclasses `asyncio.sslproto.SSLProtocol`, what `loop.create_server(ssl=...)` itself uses (not a
+documented API; its constructor is the same from Python 3.11 to 3.13, and tests/test_tls_handshakes.py runs
+it for real). So TLS mode runs on asyncio's loop, whose transports that protocol drives, with a 32 KiB read
+buffer per connection instead of asyncio's 256 KiB, which it allocates and zeroes for every connection.
 """
 
 from __future__ import annotations
