@@ -4,12 +4,14 @@ Each case starts its own server, runs a steady light load beside the attack (a h
 100 ms, each on a new connection), samples the server's RSS from /proc, and checks that nothing that should
 be refused was accepted. It prints a table; the exit status is 1 when a case fails its expectation.
 
-    python bench/reliability.py                 # full size (300 MB stream, 1,100 idle connections, ...)
+    python bench/reliability.py                 # full size (300 MB stream, 1,100 idle connections or stalled
+                                                # TLS handshakes, ...)
     python bench/reliability.py --small         # the CI size
     python bench/reliability.py --src DIR       # run the server from another source tree (figures only)
 
 The server starts with a soft open-files limit of 1024 (a common default) so the idle-connection case
-meets the limit it would meet on a typical host.
+meets the limit it would meet on a typical host; the stalled-TLS-handshake case runs `serve --real-hosts`
+with a hard limit of 1024 as well, which the server cannot raise.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import resource
 import select
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,6 +57,7 @@ class Size:
     header_big_mb: int = 64
     idle: int = 1100
     idle_hold: float = 12.0
+    handshake_hold: float = 12.0  # past the 10 s handshake timeout
     journal: int = 1000
     journal_path: int = 60_000  # the largest path under the 64 KiB head limit
     control_mb: int = 50
@@ -65,8 +69,8 @@ class Size:
 
 FULL = Size()
 # CI machines are often busy: a generous timeout, and the slowest call is still reported
-SMALL = Size(stream_mb=20, header_big_mb=8, idle=200, idle_hold=3.0, journal=200, control_mb=5, load_timeout=5.0,
-             page_flooders=4, page_flood_s=3.0, fat_calls=200)
+SMALL = Size(stream_mb=20, header_big_mb=8, idle=200, idle_hold=3.0, handshake_hold=11.0, journal=200, control_mb=5,
+             load_timeout=5.0, page_flooders=4, page_flood_s=3.0, fat_calls=200)
 
 
 def rss_mb(pid: int) -> float:
@@ -78,26 +82,34 @@ def rss_mb(pid: int) -> float:
 
 
 class Server:
-    """`ske-sandbox serve` in a subprocess on a free loopback port."""
+    """`ske-sandbox serve` in a subprocess on a free loopback port; with `tls`, `--real-hosts` and a new CA."""
 
-    def __init__(self, src: Path | None, *extra: str) -> None:
+    def __init__(self, src: Path | None, *extra: str, tls: bool = False) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.src = src
         self.log = tempfile.NamedTemporaryFile("w+", prefix="ske-sandbox-reliability-", suffix=".log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if src is not None:
             env["PYTHONPATH"] = str(src)
+        self.verify: ssl.SSLContext | bool = True
+        if tls:
+            self.ca = tempfile.TemporaryDirectory(prefix="ske-sandbox-reliability-ca-")
+            subprocess.run([sys.executable, "-m", "mockserver.cli", "ca", "--out", self.ca.name], env=env,
+                           cwd=src or ROOT, check=True, capture_output=True)
+            self.verify = ssl.create_default_context(cafile=f"{self.ca.name}/ca.pem")
+            extra = ("--real-hosts", "--ca", self.ca.name, *extra)
         cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), "--seed", str(SEED),
                "--today", TODAY, "--population", "200", *extra]
+        # the TLS server also gets a hard limit of 1024, so it cannot raise its own past what the attack uses
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=src or ROOT, preexec_fn=_server_limits)
+                                     cwd=src or ROOT, preexec_fn=_hard_server_limits if tls else _server_limits)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.base}/__sandbox/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/__sandbox/health", timeout=1, verify=self.verify).status_code == 200:
                     return
             if self.proc.poll() is not None:
                 break
@@ -121,8 +133,8 @@ class Server:
             self.proc.wait(timeout=10)
 
     def token(self) -> str:
-        demo = httpx.get(f"{self.base}/__sandbox/demo-client", timeout=10).json()
-        answer = httpx.post(f"{self.base}/maskinporten/token", timeout=10, data={
+        demo = httpx.get(f"{self.base}/__sandbox/demo-client", timeout=10, verify=self.verify).json()
+        answer = httpx.post(f"{self.base}/maskinporten/token", timeout=10, verify=self.verify, data={
             "grant_type": GRANT_TYPE, "assertion": grant(self.base, demo)})
         return answer.json()["access_token"]
 
@@ -130,6 +142,10 @@ class Server:
 def _server_limits() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(SERVER_FILES, hard), hard))
+
+
+def _hard_server_limits() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_FILES, SERVER_FILES))
 
 
 def grant(base: str, demo: dict[str, Any], **claims: Any) -> str:
@@ -146,6 +162,7 @@ class Load:
     base: str
     token: str
     timeout: float = 2.0
+    verify: ssl.SSLContext | bool = True
     ok: int = 0
     failed: int = 0
     slowest: float = 0.0
@@ -171,7 +188,8 @@ class Load:
             for path, headers in calls:
                 started = time.monotonic()
                 try:
-                    good = httpx.get(self.base + path, headers=headers, timeout=self.timeout).status_code == 200
+                    good = httpx.get(self.base + path, headers=headers, timeout=self.timeout,
+                                     verify=self.verify).status_code == 200
                 except httpx.HTTPError:
                     good = False
                 self.slowest = max(self.slowest, time.monotonic() - started)
@@ -302,15 +320,16 @@ def case_header_64mb(server: Server, size: Size) -> tuple[str, bool, str]:
     return text, len(results) == 2 and all(s in ("431", "closed") for s, _ in results), ""
 
 
-def case_idle(server: Server, size: Size) -> tuple[str, bool, str]:
+def _hold_open(port: int, count: int, hold: float) -> tuple[int, int]:
+    """Open `count` connections that send nothing, wait `hold` seconds; (opened, closed by the server)."""
     socks: list[socket.socket] = []
     try:
-        for _ in range(size.idle):
+        for _ in range(count):
             try:
-                socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             except OSError:
                 break
-        time.sleep(size.idle_hold)
+        time.sleep(hold)
         closed = 0
         for s in socks:
             s.setblocking(False)
@@ -323,8 +342,21 @@ def case_idle(server: Server, size: Size) -> tuple[str, bool, str]:
     finally:
         for s in socks:
             s.close()
-    return (f"{len(socks)} opened, {closed} closed by the server after {size.idle_hold:.0f} s", True,
+    return len(socks), closed
+
+
+def case_idle(server: Server, size: Size) -> tuple[str, bool, str]:
+    opened, closed = _hold_open(server.port, size.idle, size.idle_hold)
+    return (f"{opened} opened, {closed} closed by the server after {size.idle_hold:.0f} s", True,
             "the load columns tell whether calls kept being answered")
+
+
+def case_stalled_tls(server: Server, size: Size) -> tuple[str, bool, str]:
+    # connections to the TLS server that never send a ClientHello: closed after the handshake timeout,
+    # the oldest shed past the connection cap
+    opened, closed = _hold_open(server.port, size.idle, size.handshake_hold)
+    return (f"{opened} opened, {closed} closed by the server after {size.handshake_hold:.0f} s",
+            opened > 0 and closed == opened, "")
 
 
 def case_control_garbage(server: Server, size: Size) -> tuple[str, bool, str]:
@@ -503,6 +535,7 @@ CASES: dict[str, tuple[str, Case]] = {
     "header-1mb": ("431 or close", case_header_1mb),
     "header-64mb-x2": ("431 or close, loop not stalled", case_header_64mb),
     "idle-connections": ("calls keep being answered", case_idle),
+    "stalled-tls-handshakes": ("all closed, calls keep being answered", case_stalled_tls),
     "control-garbage": ("413 while read", case_control_garbage),
     "exp-10**400": ("401 SSG-004, 400 MP-130, no traceback", case_exp_10_400),
     "journal-64k-paths": ("entries bounded, read off the loop", case_journal),
@@ -514,15 +547,18 @@ CASES: dict[str, tuple[str, Case]] = {
 }
 
 
+TLS_CASES = {"stalled-tls-handshakes"}  # served by `serve --real-hosts` with a CA of their own
+
+
 def run_case(name: str, size: Size, src: Path | None = None) -> Result:
     expected, attack = CASES[name]
-    server = Server(src)
+    server = Server(src, tls=name in TLS_CASES)
     try:
         token = server.token()
         time.sleep(0.3)
         before = server.rss()
         started = time.monotonic()
-        with RssPeak(server) as peak, Load(server.base, token, size.load_timeout) as load:
+        with RssPeak(server) as peak, Load(server.base, token, size.load_timeout, server.verify) as load:
             got, ok, notes = attack(server, size)
             time.sleep(0.5)  # the load must also be answered right after the attack
         ok = ok and load.failed == 0
@@ -532,6 +568,8 @@ def run_case(name: str, size: Size, src: Path | None = None) -> Result:
     finally:
         server.stop()
         server.log.close()
+        if hasattr(server, "ca"):
+            server.ca.cleanup()
 
 
 def table(results: list[Result]) -> str:

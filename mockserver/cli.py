@@ -52,6 +52,18 @@ def _rate(text: str) -> float:
     return value
 
 
+def _ca_days(text: str) -> int:
+    from .localca import MAX_DAYS
+
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from exc
+    if not 1 <= value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"a CA lives 1 to {MAX_DAYS} days, not {value}")
+    return value
+
+
 def _population_size(text: str) -> int:
     from .population.slots import NumberIndex
 
@@ -78,6 +90,22 @@ def _world_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population", type=_population_size, default=5000,
                    help="size of the generated crowd (default 5000, at most 1,288,000)")
     p.add_argument("--personas", type=Path, help="YAML file with extra personas")
+
+
+def _admin_token_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--admin-token-file", type=Path, default=_env("ADMIN_TOKEN_FILE"), metavar="PATH",
+                   help=f"{what}, read from this file (env SKE_SANDBOX_ADMIN_TOKEN_FILE); wins over --admin-token")
+    p.add_argument("--admin-token", default=_env("ADMIN_TOKEN"), metavar="TOKEN",
+                   help=f"{what}, given as is (env SKE_SANDBOX_ADMIN_TOKEN); other users see it in `ps`, so "
+                   "prefer --admin-token-file")
+
+
+def _token_from_file(args: argparse.Namespace) -> None:
+    """--admin-token-file, when given, sets the token (over --admin-token)."""
+    if args.admin_token_file is not None:
+        from .admintoken import read_token_file
+
+        args.admin_token = read_token_file(args.admin_token_file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,9 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", choices=("h11", "httptools"), default="h11",
                        help="HTTP parser: h11 (default) enforces the head-size limit and head timeout; httptools "
                             "costs about half the CPU per call but has no head limit (for load tests on loopback)")
-    serve.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
-                       help="token the control API /__sandbox/* wants (env SKE_SANDBOX_ADMIN_TOKEN); "
-                       "required when bound to anything but loopback")
+    _admin_token_options(serve, "token the control API /__sandbox/* wants; required when bound to anything "
+                         "but loopback")
 
     demo = sub.add_parser("demo-client", help="the built-in Maskinporten client of a seed")
     demo.add_argument("--seed", type=int, default=_env("SEED", "1"), help="default 1; env SKE_SANDBOX_SEED")
@@ -142,13 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     ca = sub.add_parser("ca", help="make a local CA for --real-hosts: ca.pem, truststore.p12, server certificate")
     ca.add_argument("--out", type=Path, required=True, help="directory to write the CA into")
     ca.add_argument("--force", action="store_true", help="replace a CA already in --out")
+    ca.add_argument("--days", type=_ca_days, default=30, metavar="N",
+                    help="how long the CA (and so the server certificate) is valid: 1–825 days (default 30)")
 
     conformance = sub.add_parser(
         "conformance", help="check the requests clients made to a running sandbox against the contracts")
     conformance.add_argument("--url", default="http://127.0.0.1:8080", help="the running sandbox's address")
     conformance.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
-    conformance.add_argument("--admin-token", default=os.environ.get("SKE_SANDBOX_ADMIN_TOKEN") or None,
-                             help="the server's admin token, if it has one (env SKE_SANDBOX_ADMIN_TOKEN)")
+    _admin_token_options(conformance, "the server's admin token, if it has one")
 
     client = sub.add_parser("client", help="Maskinporten client tools")
     csub = client.add_subparsers(dest="client_command", required=True)
@@ -230,6 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .hardening import is_loopback, uvicorn_options
     from .settings import Settings
 
+    _token_from_file(args)
     if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
         args.admin_token = secrets.token_urlsafe(18)
         print(f"ske-sandbox: control API token for this run: {args.admin_token}", file=sys.stderr, flush=True)
@@ -239,7 +268,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if tls else "http"
     if not args.admin_token and not is_loopback(args.host):
         print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
-              "the network; start with --admin-token TOKEN (or SKE_SANDBOX_ADMIN_TOKEN)", file=sys.stderr)
+              "the network; start with --admin-token-file PATH (or --admin-token TOKEN)", file=sys.stderr)
         return 2
     try:
         sock = _bind(args.host, args.port)
@@ -292,35 +321,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.http == "httptools":  # faster, without the guarded h11 protocol's head limit and timeout
         options = {k: v for k, v in options.items() if k not in ("http", "h11_max_incomplete_event_size")}
         options["http"] = "httptools"
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **options, **tls)
+    if tls:  # TLS through a gate that bounds and counts handshakes (see tlsgate)
+        from .tlsgate import tls_options
+
+        options = tls_options(options, tls["ssl_certfile"], tls["ssl_keyfile"])
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **options)
     Announcing(config).run(sockets=[sock])
     return 0
 
 
-def _real_hosts_tls(args: argparse.Namespace) -> dict[str, str]:
-    """uvicorn's TLS options for --real-hosts: the leaf certificate of the CA directory (made if absent)."""
+def _real_hosts_tls(args: argparse.Namespace) -> dict[str, Path]:
+    """The certificate and key for --real-hosts: the leaf of the CA directory (made if absent)."""
     if not args.real_hosts:
         return {}
-    from .localca import CAError, CAFiles, ensure_leaf
+    from .localca import CAError, CAFiles, ensure_leaf, unconstrained_warning
 
     if args.ca is None:
         raise CAError("--real-hosts needs --ca DIR (make one with `ske-sandbox ca --out DIR`)")
     cert, key = ensure_leaf(CAFiles(args.ca))
-    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    warning = unconstrained_warning(args.ca)
+    if warning:
+        print(f"ske-sandbox: warning: {warning}", file=sys.stderr, flush=True)
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
 def cmd_ca(args: argparse.Namespace) -> int:
-    from .localca import TRUSTSTORE_PASSWORD, make_ca
+    from .localca import PERMITTED_DOMAINS, TRUSTSTORE_PASSWORD, load_ca, make_ca
 
-    files, how = make_ca(args.out, force=args.force)
-    print(f"{files.cert}: the CA certificate, for clients to trust (PEM)")
+    files, how = make_ca(args.out, force=args.force, days=args.days)
+    until = load_ca(files.directory)[0].not_valid_after_utc
+    print(f"{files.cert}: the CA certificate, for clients to trust (PEM); valid until {until:%Y-%m-%d %H:%M} UTC, "
+          f"for {', '.join(PERMITTED_DOMAINS)} and loopback addresses only")
     print(f"{files.truststore}: the same as a PKCS#12 truststore for Java and .NET, password {TRUSTSTORE_PASSWORD!r} "
           f"(written by {'cryptography' if how == 'certificate bag' else how})")
     if how == "certificate bag":
         print("  neither keytool nor cryptography ≥ 45 was found: the truststore is a plain certificate bag that "
               ".NET, OpenSSL and curl take; for Java import ca.pem with `keytool -importcert -storetype PKCS12`")
     print(f"{files.leaf_cert}, {files.leaf_key.name}: the server certificate for every real hostname")
-    print(f"{files.key}: the CA's private key, which stays with the sandbox")
+    print(f"{files.key}: the CA's private key, which stays with the sandbox: never give it to clients")
     return 0
 
 
@@ -477,6 +515,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
     from .conformance.report import junit, paragraphs
 
+    _token_from_file(args)
     url = f"{args.url.rstrip('/')}/__sandbox/journal"
     try:
         r = httpx.get(url, timeout=30, headers={"X-Ske-Sandbox-Admin": args.admin_token} if args.admin_token else {})
@@ -505,6 +544,7 @@ def httpx_errors() -> type[Exception]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .admintoken import TokenFileError
     from .choices import ChoicesError
     from .configfiles import ConfigError
     from .localca import CAError
@@ -516,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except httpx_errors() as exc:
         print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
         return 2
-    except (ConfigError, PakkeError, ChoicesError, CAError, OSError) as exc:
+    except (ConfigError, PakkeError, ChoicesError, CAError, TokenFileError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2

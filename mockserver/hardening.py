@@ -6,7 +6,7 @@
   `invalid_request`, MP-011), the data APIs in their own (413 with `kode`), everything else in plain JSON.
 - who may use the control API and the page's journal is decided in `guard.py`.
 - `uvicorn_options`: the server's own limits (head size → 431, idle and head timeouts, connection cap that
-  sheds idle connections first, open-files limit).
+  sheds idle connections first, open-files limit). TLS handshakes get the same (`tlsgate`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """A local certificate authority for the real-hostname mode.
 
-`ske-sandbox ca --out DIR` makes it once; clients trust `DIR/ca.pem` (or `DIR/truststore.p12` in Java and
+`ske-sandbox ca --out DIR` makes it; clients trust `DIR/ca.pem` (or `DIR/truststore.p12` in Java and
 .NET) and then reach the sandbox under the real names (`https://test.maskinporten.no/` …) with nothing
 changed but name resolution. The server's leaf certificate is made from the CA when it is missing, expired
-or lacks a name, so a CA directory can be shared read-only with clients and kept for years.
+or lacks a name. `ca.key.pem` stays with the sandbox; clients get only the certificate.
+
+A client may trust the CA system-wide, so the CA can vouch for nothing but what the sandbox serves: its
+critical name constraints permit the real services' domains, `localhost` and the loopback addresses only,
+and it lives `DEFAULT_DAYS` (at most `MAX_DAYS`).
 """
 
 from __future__ import annotations
@@ -32,12 +36,17 @@ ALIAS = "ske-sandbox-ca"
 TRUSTSTORE_PASSWORD = "changeit"  # Java's customary truststore password; the store holds no secret
 LEAF_CERT = "server.pem"
 LEAF_KEY = "server.key.pem"
-CA_VALIDITY = dt.timedelta(days=3652)
+DEFAULT_DAYS = 30  # how long a CA lives unless `ske-sandbox ca --days N` says otherwise
+MAX_DAYS = 825
 # 825 days is the longest server certificate some platforms (Apple's) accept even from a private CA
 LEAF_VALIDITY = dt.timedelta(days=825)
 # every real hostname, and the sandbox's own loopback names so https://localhost/ works as well
 LEAF_NAMES = (*sorted(REAL_HOSTS), "localhost")
 LEAF_IPS = ("127.0.0.1", "::1")
+# what the CA may vouch for: the real hostnames' domains (test.maskinporten.no → maskinporten.no), localhost
+# and loopback; a verifier refuses any other name or address under it
+PERMITTED_DOMAINS = (*sorted({".".join(host.split(".")[-2:]) for host in REAL_HOSTS}), "localhost")
+PERMITTED_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
 class CAError(ValueError):
@@ -81,8 +90,18 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.write_bytes(pem)
 
 
-def make_ca(out: Path, *, force: bool = False) -> tuple[CAFiles, str]:
-    """Make a CA in `out`; return its files and how the truststore was written (keytool or cryptography)."""
+def name_constraints() -> x509.NameConstraints:
+    return x509.NameConstraints(
+        permitted_subtrees=[*(x509.DNSName(d) for d in PERMITTED_DOMAINS),
+                            *(x509.IPAddress(ipaddress.ip_network(n)) for n in PERMITTED_NETWORKS)],
+        excluded_subtrees=None)
+
+
+def make_ca(out: Path, *, force: bool = False, days: int = DEFAULT_DAYS) -> tuple[CAFiles, str]:
+    """Make a CA in `out` valid for `days`; return its files and how the truststore was written (keytool or
+    cryptography)."""
+    if not 1 <= days <= MAX_DAYS:
+        raise CAError(f"a CA lives 1 to {MAX_DAYS} days, not {days}")
     files = CAFiles(out)
     if not force and (files.cert.exists() or files.key.exists()):
         raise CAError(f"{out} already holds a CA ({CA_CERT}); pass --force to replace it "
@@ -102,8 +121,9 @@ def make_ca(out: Path, *, force: bool = False) -> tuple[CAFiles, str]:
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + CA_VALIDITY)
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(name_constraints(), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
@@ -160,6 +180,18 @@ def load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     return cert, key
 
 
+def unconstrained_warning(directory: Path) -> str | None:
+    """What to tell the user of a CA without name constraints (made by an older version), or None."""
+    cert, _ = load_ca(directory)
+    try:
+        cert.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return (f"the CA in {directory} has no name constraints: wherever it is trusted, its key can vouch for any "
+                f"name until {cert.not_valid_after_utc:%Y-%m-%d}; make a constrained one with `ske-sandbox ca "
+                f"--out {directory} --force`, trust that instead and remove this one from trust stores")
+    return None
+
+
 def _leaf_is_usable(files: CAFiles, ca_cert: x509.Certificate) -> bool:
     if not files.leaf_cert.is_file() or not files.leaf_key.is_file():
         return False
@@ -173,13 +205,18 @@ def _leaf_is_usable(files: CAFiles, ca_cert: x509.Certificate) -> bool:
         leaf.verify_directly_issued_by(ca_cert)
     except (ValueError, TypeError, InvalidSignature):
         return False
-    return (leaf_key.public_key() == leaf.public_key() and leaf.not_valid_after_utc > _now() + dt.timedelta(days=1)
+    # a day left, or as long as the CA (a CA of one day has leaves of less)
+    lasts = min(_now() + dt.timedelta(days=1), ca_cert.not_valid_after_utc)
+    return (leaf_key.public_key() == leaf.public_key() and leaf.not_valid_after_utc >= lasts
             and set(LEAF_NAMES) <= set(names.get_values_for_type(x509.DNSName)))
 
 
 def ensure_leaf(files: CAFiles) -> tuple[Path, Path]:
     """The server certificate and key for every real hostname, made from the CA when not usable as is."""
     ca_cert, ca_key = load_ca(files.directory)
+    if ca_cert.not_valid_after_utc <= _now():
+        raise CAError(f"the CA in {files.directory} expired on {ca_cert.not_valid_after_utc:%Y-%m-%d}: make a new "
+                      f"one with `ske-sandbox ca --out {files.directory} --force` and have clients trust it")
     if _leaf_is_usable(files, ca_cert):
         return files.leaf_cert, files.leaf_key
     key = ec.generate_private_key(ec.SECP256R1())

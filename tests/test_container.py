@@ -210,7 +210,7 @@ def test_a_client_container_reaches_the_real_hostnames_by_network_alias(podman: 
                                                                       real_hosts_network: tuple[str, str, Path]):
     network, name, ca = real_hosts_network
     (ca.parent / "probe.py").write_text(PROBE % FNR)
-    done = _run([podman, "run", "--rm", "--network", network, "-v", f"{ca}:/ca:ro",
+    done = _run([podman, "run", "--rm", "--network", network, "-v", f"{ca / 'ca.pem'}:/ca/ca.pem:ro",
                  "-v", f"{ca.parent / 'probe.py'}:/probe.py:ro", "--entrypoint", "python3", image, "/probe.py"],
                 timeout=180)
     assert done.returncode == 0, f"the client container failed:\n{_tail(done, 30)}"

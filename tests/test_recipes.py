@@ -41,12 +41,16 @@ def test_the_compose_file_gives_the_sandbox_every_real_test_hostname_and_the_cli
     services = doc["services"]
     assert (COMPOSE.parent / services["ca"]["build"]["context"] / services["ca"]["build"]["dockerfile"]).is_file()
     assert "ske-sandbox ca --out /ca" in " ".join(services["ca"]["entrypoint"])
+    assert "cp /ca/ca.pem /ca/truststore.p12 /trust/" in " ".join(services["ca"]["entrypoint"])
     sandbox = services["sandbox"]
     assert sandbox["command"][:2] == ["serve", "--real-hosts"] and "/ca" in sandbox["command"]
     assert set(sandbox["networks"]["default"]["aliases"]) == set(TEST.hosts.values())
     assert sandbox["depends_on"]["ca"]["condition"] == "service_completed_successfully"
     client = services["client"]
-    assert f"-Djavax.net.ssl.trustStore=/ca/{TRUSTSTORE}" in client["command"]
+    assert f"-Djavax.net.ssl.trustStore=/trust/{TRUSTSTORE}" in client["command"]
+    # the CA's key is in the volume `ca`: only the sandbox mounts it, clients get the certificate
+    assert [v for v in client["volumes"] if v.split(":")[0] == "ca"] == []
+    assert "ca:/ca:ro" in sandbox["volumes"]
     assert f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}" in client["command"]
     assert client["command"][-1] == TEST.issuer
     assert client["depends_on"]["sandbox"]["condition"] == "service_healthy"
@@ -64,3 +68,11 @@ def test_the_containerfile_runs_the_server_as_a_non_root_user_with_a_healthcheck
     assert 'ENTRYPOINT ["ske-sandbox"]' in text
     assert 'CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]' in text
     assert (ROOT / ".containerignore").read_text() == (ROOT / ".dockerignore").read_text()
+
+
+def test_the_readme_never_hands_the_ca_key_to_a_client():
+    text = (ROOT / "README.md").read_text()
+    for line in text.splitlines():
+        if "ca.key.pem" in line:
+            assert "stays with the sandbox" in line or "never" in line, line
+    assert "mount the CA into the client" not in text

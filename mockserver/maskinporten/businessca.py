@@ -58,3 +58,26 @@ def issued_by_ca(cert: x509.Certificate) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+MIN_RSA_BITS = 2048  # what Buypass and Commfides issue virksomhetssertifikater with
+
+
+def leaf_problem(cert: x509.Certificate, public: RSAPublicKey) -> str | None:
+    """Why `cert` cannot sign a grant as a virksomhetssertifikat (None when it can): the approved CAs issue
+    end-entity certificates whose key may sign, with RSA keys of at least 2048 bits."""
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is not None and constraints.ca:
+        return "A CA certificate, not an end-entity certificate"
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return "No key usage; digitalSignature is required"
+    if not usage.digital_signature:
+        return "Key usage without digitalSignature"
+    if public.key_size < MIN_RSA_BITS:
+        return f"RSA key of {public.key_size} bits; at least {MIN_RSA_BITS} are required"
+    return None

@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from .. import fastjwt
 from ..clock import Clock, is_time
 from ..identifiers import InvalidIdentifier, parse_person_number
-from .businessca import issued_by_ca
+from .businessca import issued_by_ca, leaf_problem
 from .errors import GrantError, auth_failed, invalid_request
 from .registry import Client, Registry
 
@@ -233,7 +233,8 @@ class GrantValidator:
         return self._certificate_key(client, cert), "virksomhetssertifikat"
 
     def _certificate_key(self, client: Client, cert: x509.Certificate) -> RSAPublicKey:
-        """The certificate's key, once it is valid now, RSA, and issued to the client's organisation."""
+        """The certificate's key, once it is valid now, an end-entity certificate for signing with an RSA key of
+        2048 bits or more, and issued to the client's organisation."""
         at = dt.datetime.fromtimestamp(self.clock.now(), dt.UTC)
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Certificate expired "
@@ -244,6 +245,9 @@ class GrantValidator:
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Unsupported key") from exc
         if not isinstance(public, RSAPublicKey):
             raise auth_failed("MP-120", "The JWT is signed with an invalid certificate. Not an RSA key")
+        problem = leaf_problem(cert, public)
+        if problem:
+            raise auth_failed("MP-120", f"The JWT is signed with an invalid certificate. {problem}")
         org = _org_of_certificate(cert)
         if org != client.orgnr:
             raise GrantError("MP-122", "Invalid JWT. Invalid organization number for client. Does not match "
