@@ -160,7 +160,7 @@ def wait_ready(port: int, path: str, deadline_s: float = 60.0, procs: list[subpr
 def sandbox_cmd(port: int, population: int = 5000, clients: Path | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--seed", "1", "--today", TODAY,
            "--population", str(population)]
-    return cmd + (["--clients", str(clients)] if clients else [])
+    return cmd + (["--clients-file", str(clients)] if clients else [])
 
 
 def start_sandbox(population: int = 5000, clients: Path | None = None) -> Server:

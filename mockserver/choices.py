@@ -1,5 +1,5 @@
 """Where Skatteetaten's public record is silent, the sandbox chooses; every such choice is here, with a
-default, and can be changed with `ske-sandbox serve --choices FILE` (YAML, the same keys). contracts/README.md
+default, and can be changed with `ske-sandbox serve --choices-file FILE` (YAML, the same keys). contracts/README.md
 says what each default rests on."""
 
 from __future__ import annotations

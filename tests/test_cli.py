@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,46 @@ def test_people_json_has_numbers_names_years_and_months(capsys):
         assert {"fnr", "name", "years", "months", "scenario"} <= set(p)
     crowd = [p for p in people if p["scenario"] is None]
     assert crowd and all(p["years"] for p in crowd)
+
+
+# --- flags named one way, former spellings still read ---------------------------------------------------
+
+@pytest.mark.parametrize(("command", "new", "old"), [
+    ("serve", "--clients-file", "--clients"),
+    ("serve", "--personas-file", "--personas"),
+    ("serve", "--rettighetspakker-file", "--rettighetspakker"),
+    ("serve", "--choices-file", "--choices"),
+    ("people", "--count", "--limit"),
+    ("verify", "--count", "--max-examples"),
+])
+def test_a_former_spelling_is_read_but_not_shown(command, new, old, capsys):
+    from mockserver.cli import build_parser
+
+    parser = build_parser()
+    value = "7" if new == "--count" else "x.yaml"
+    extra = ["--url", "http://127.0.0.1:1"] if command == "verify" else []
+    as_before = vars(parser.parse_args([command, *extra, old, value]))
+    assert as_before == vars(parser.parse_args([command, *extra, new, value]))
+    with pytest.raises(SystemExit):
+        parser.parse_args([command, "--help"])
+    shown = capsys.readouterr().out
+    assert new in shown and f"{old} " not in shown and f"{old}\n" not in shown
+
+
+def test_every_file_option_ends_in_file_and_every_how_many_is_count():
+    from mockserver.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.choices and "serve" in a.choices)
+    directories, reports = {"--out", "--ca"}, {"--junit"}  # a folder, and a report named after its format
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            shown = [s for s in action.option_strings if action.help != "==SUPPRESS=="]
+            for spelling in shown:
+                if action.type is Path and spelling not in directories | reports:
+                    assert spelling.endswith("-file"), (name, spelling)
+                assert spelling not in ("--limit", "--max-examples"), (name, spelling)
+
+
+def test_verify_wants_an_address():
+    assert main(["verify"]) == 2

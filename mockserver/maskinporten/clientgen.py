@@ -92,7 +92,7 @@ def merge_clients_file(path: Path, entry: dict, consumer: dict, force: bool) -> 
     if not any(str(c.get("orgnr")) == consumer["orgnr"] for c in consumers):
         consumers.append(consumer)
     doc["consumers"] = consumers
-    path.write_text("# ske-sandbox clients file: start the sandbox with --clients " + str(path) + "\n"
+    path.write_text("# ske-sandbox clients file: start the sandbox with --clients-file " + str(path) + "\n"
                     + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
@@ -146,7 +146,7 @@ def next_steps(made: Generated, orgnr: str) -> str:
         header = "header x5c=[the certificate, base64 DER]"
     return "\n".join([
         "", f"client_id: {made.client_id}", identity, "", "Next steps:",
-        f"  1. ske-sandbox serve --clients {made.clients_file}",
+        f"  1. ske-sandbox serve --clients-file {made.clients_file}",
         f"  2. sign each grant with {made.client_id}.key.pem: iss={made.client_id}, {header},",
         "     aud=<the issuer, e.g. http://127.0.0.1:8080/maskinporten/>, exp - iat <= 120 s, a new jti each time",
         "  3. as a supplier acting for a municipality: put consumer_org=<its orgnr> in the grant, and give it a",

@@ -1,7 +1,7 @@
 """Maskinporten clients and Skatteetaten's side of access: which org holds which rettighetspakke,
 and which consumer has delegated which scope to which supplier (Altinn "På vegne av").
 
-Format of a clients file (`--clients FILE`, YAML; JSON Schema in mockserver/schemas/clients.schema.json,
+Format of a clients file (`--clients-file FILE`, YAML; JSON Schema in mockserver/schemas/clients.schema.json,
 which every file is validated against at start)::
 
     clients:

@@ -1,6 +1,6 @@
 """Curated personas: fixed numbers with a readable story, one for every scenario a client must handle.
 
-The file format (fixtures/personas.yaml, or your own with `--personas FILE`)::
+The file format (fixtures/personas.yaml, or your own with `--personas-file FILE`)::
 
     personas:
       - fnr: "15859012345"          # synthetic: month + 80, valid check digits

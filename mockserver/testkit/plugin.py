@@ -10,7 +10,7 @@ While the fixture is in use, every httpx call (and every `requests` call, with `
 Maskinporten's and Skatteetaten's real hostnames is answered by the sandbox; other hosts are untouched.
 
 Configuration: override the `ske_sandbox_settings` fixture, or set in pytest's ini file
-`ske_sandbox_clients` (your clients file, as `serve --clients`), `ske_sandbox_seed`, `ske_sandbox_today`,
+`ske_sandbox_clients` (your clients file, as `serve --clients-file`), `ske_sandbox_seed`, `ske_sandbox_today`,
 `ske_sandbox_environment` (test or prod). `ske_sandbox_shared` is the same kit built once per session
 (state reset for every test), for suites of hundreds of tests.
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TODAY = dt.date(2026, 11, 27)
 INI = {
-    "ske_sandbox_clients": "Maskinporten clients file (YAML) for the ske_sandbox fixture, as `serve --clients`",
+    "ske_sandbox_clients": "Maskinporten clients file (YAML) for the ske_sandbox fixture, as `serve --clients-file`",
     "ske_sandbox_seed": "seed of the ske_sandbox fixture's synthetic world (default 1)",
     "ske_sandbox_today": "data calendar date of the ske_sandbox fixture, YYYY-MM-DD (default 2026-11-27)",
     "ske_sandbox_environment": "environment the real hostnames answer as: test (default) or prod",

@@ -1,0 +1,46 @@
+"""`ske-sandbox` command line: serve, conformance, verify, demo-client, people, person, client new, ids, ca.
+
+One module per command; each adds its parser with `register(sub)` and sets `run`, which returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from . import ca, client, conformance, demo_client, ids, people, serve, verify
+
+COMMANDS = (serve, conformance, verify, demo_client, people, client, ids, ca)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ske-sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ske-sandbox {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import httpx
+
+    from ..admintoken import TokenFileError
+    from ..choices import ChoicesError
+    from ..configfiles import ConfigError
+    from ..localca import CAError
+    from ..rettighetspakker import PakkeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except httpx.HTTPError as exc:
+        print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
+        return 2
+    except (ConfigError, PakkeError, ChoicesError, CAError, TokenFileError, OSError) as exc:
+        # a bad configuration file is the user's to fix: say what is wrong, no traceback
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
