@@ -30,6 +30,7 @@ run: install-runtime
 
 test: install
 	$(BIN)/ruff check mockserver tests examples bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 # in-process tests only; the markers are declared in pyproject.toml
@@ -38,6 +39,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check mockserver tests examples bench
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -77,35 +77,39 @@ def where(path: Path, lines: dict[Location, int], at: Location) -> str:
 
 
 def _explain(error: jsonschema.ValidationError) -> str:
+    # the schema and the failed keyword's value are plain JSON here (typed as possibly unset by the stubs)
+    schema: Any = error.schema
+    value: Any = error.validator_value
+    instance: Any = error.instance
     if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
-    if error.validator == "format" and error.validator_value == "synthetic-fnr" and isinstance(error.instance, str):
+    if error.validator == "format" and value == "synthetic-fnr" and isinstance(instance, str):
         try:
-            parse_person_number(error.instance)
+            parse_person_number(instance)
             reason = "the birth month must carry + 80, as Test-Norge's numbers do"
         except InvalidIdentifier as exc:
             reason = str(exc)
-        return f"{error.instance!r} is not a synthetic fødselsnummer: {reason}"
-    if error.validator == "anyOf" and any(s.get("const") == "last" for s in error.validator_value):
-        return f"{error.instance!r} is not a year: a number 2000–2100, or 'last'"
+        return f"{instance!r} is not a synthetic fødselsnummer: {reason}"
+    if error.validator == "anyOf" and any(s.get("const") == "last" for s in value):
+        return f"{instance!r} is not a year: a number 2000–2100, or 'last'"
     if error.validator in ("minimum", "maximum"):
-        low, high = error.schema.get("minimum"), error.schema.get("maximum")
-        return f"{error.instance!r} is not between {low} and {high}"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        return f"{instance!r} is not between {low} and {high}"
     if error.validator == "format":
         what = {"synthetic-orgnr": "a synthetic organisation number: 9 digits starting with 2 or 3, valid mod 11",
                 "synthetic-fnr": "a synthetic fødselsnummer: birth month + 80, valid check digits"}
-        return f"{error.instance!r} is not {what.get(error.validator_value, error.validator_value)}"
+        return f"{instance!r} is not {what.get(value, value)}"
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{instance!r} is not one of {', '.join(map(str, value))}"
     if error.validator == "type":
-        numeric = isinstance(error.instance, int) and not isinstance(error.instance, bool)
+        numeric = isinstance(instance, int) and not isinstance(instance, bool)
         hint = " (quote numbers that are identifiers, e.g. '310000001')" if numeric else ""
-        expected = error.validator_value
+        expected = value
         wanted = " or ".join(expected) if isinstance(expected, list) else expected
         article = "an" if str(wanted)[0] in "aeiou" else "a"
-        return f"{error.instance!r} is not {article} {wanted}{hint}"
+        return f"{instance!r} is not {article} {wanted}{hint}"
     return error.message
 
 

@@ -49,11 +49,13 @@ async def run_while_connected(request: Request, work: Callable[[Callable[[], Non
             await anyio.sleep(POLL_SECONDS)
         gone.set()
 
+    result: T | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            return await anyio.to_thread.run_sync(work, check, limiter=_capacity())
+            result = await anyio.to_thread.run_sync(work, check, limiter=_capacity())
         except Stopped:
-            return None
+            result = None
         finally:
             group.cancel_scope.cancel()
+    return result

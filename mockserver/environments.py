@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from .services import BY_NAME, SERVICES
 
 
@@ -43,7 +45,7 @@ def sandbox_environment(base_url: str) -> Environment:
     return Environment("sandbox", f"{base_url.rstrip('/')}/maskinporten/", {})
 
 
-def _host_of(scope: dict[str, Any]) -> str:
+def _host_of(scope: Scope) -> str:
     for name, value in scope.get("headers") or ():
         if name == b"host":
             return value.decode("latin-1").rsplit(":", 1)[0].lower() if not value.startswith(b"[") else ""
@@ -54,10 +56,10 @@ class RealHosts:
     """ASGI middleware: a request for a real hostname is served by that service under its prefix, and
     remembers its environment in `request.state.environment`."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             hit = REAL_HOSTS.get(_host_of(scope))
             state = scope.setdefault("state", {})

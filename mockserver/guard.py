@@ -24,11 +24,11 @@ import hmac
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ADMIN_HEADER = "x-ske-sandbox-admin"
 COOKIE = "ske_sandbox_admin"
@@ -145,11 +145,11 @@ def clear_cookie_header(secure: bool) -> str:
     return f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{flags}"
 
 
-def _headers(scope: dict[str, Any], name: bytes) -> list[bytes]:
+def _headers(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope.get("headers", []) if key == name]
 
 
-def has_token(scope: dict[str, Any], token: str) -> bool:
+def has_token(scope: Scope, token: str) -> bool:
     """The admin token in a header, or the page's cookie derived from it."""
     given = next(iter(_headers(scope, ADMIN_HEADER.encode())), None)
     if given is None:
@@ -166,7 +166,7 @@ def _error(status: int, error: str, reason: str, **headers: str) -> Response:
     return JSONResponse({"error": error, "reason": reason}, status_code=status, headers=headers or None)
 
 
-def check(scope: dict[str, Any]) -> Response | None:
+def check(scope: Scope) -> Response | None:
     """None when the call may go on, else the answer that refuses it."""
     settings = scope["app"].state.sandbox.settings
     hosts = _headers(scope, b"host")
@@ -198,10 +198,10 @@ def check(scope: dict[str, Any]) -> Response | None:
 class Guard:
     """ASGI middleware: every guarded route (see `is_guarded`) passes `check` before it is served."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_guarded(scope["method"], scope["path"]):
             refusal = check(scope)
             if refusal is not None:

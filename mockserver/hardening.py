@@ -18,6 +18,7 @@ from typing import Any
 import h11
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .environments import environment_of
@@ -45,19 +46,19 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value
     return None
 
 
-def _head_size(scope: dict[str, Any]) -> int:
+def _head_size(scope: Scope) -> int:
     size = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace")) + len(scope.get("query_string", b""))
     return size + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
 
 
-def refusal(scope: dict[str, Any], status: int, reason: str) -> Response:
+def refusal(scope: Scope, status: int, reason: str) -> Response:
     """The answer to a request refused for its size or slowness, in the format of the service it was for."""
     path = scope["path"]
     service = of_path(path)
@@ -78,19 +79,19 @@ class BodyLimit:
     memory per request stays below `max_body` plus one chunk.
     """
 
-    def __init__(self, app: Any, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
                  body_timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_body = max_body
         self.max_head = max_head
         self.body_timeout = body_timeout
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _head_size(scope) > self.max_head:
-            answer = JSONResponse({"error": "request_header_fields_too_large", "limit": self.max_head},
+            answer: Response = JSONResponse({"error": "request_header_fields_too_large", "limit": self.max_head},
                                   status_code=431, headers=_CLOSE)
             await answer(scope, receive, send)
             return
@@ -111,7 +112,7 @@ class BodyLimit:
             return
         await answer(scope, receive, send)
 
-    async def _read(self, receive: Any) -> bytes:
+    async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -131,10 +132,10 @@ class BodyLimit:
             raise _Refused(408, f"Request body not received within {self.body_timeout:.0f} s") from None
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
-    async def replay() -> dict[str, Any]:
+    async def replay() -> Message:
         nonlocal sent
         if sent:
             return await receive()  # later calls wait for the disconnect, as the server's own receive does

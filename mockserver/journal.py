@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import fastjwt
 from .conformance.checks import check, retry_problems
@@ -124,10 +125,10 @@ def _service_of(path: str) -> tuple[str, str] | None:
 class Recorder:
     """ASGI middleware that journals every call to a service path."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hit = _service_of(scope["path"]) if scope["type"] == "http" else None
         if hit is None:
             await self.app(scope, receive, send)
@@ -157,7 +158,7 @@ class Recorder:
             self._record(scope, hit, bytes(body), answer, started)
 
     @staticmethod
-    def _record(scope: dict[str, Any], hit: tuple[str, str], body: bytes, answer: dict[str, Any],
+    def _record(scope: Scope, hit: tuple[str, str], body: bytes, answer: dict[str, Any],
                 started: float) -> None:
         # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
         # every call, so it stays a few dict look-ups.

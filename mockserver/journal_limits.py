@@ -37,7 +37,7 @@ def small_claims(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 def small_header(header: dict[str, Any]) -> dict[str, Any]:
-    out = {name: _short(header[name]) for name in ("alg", "kid") if name in header}
+    out: dict[str, Any] = {name: _short(header[name]) for name in ("alg", "kid") if name in header}
     if "x5c" in header:  # certificates are public but long: keep a mark each (the checks want the list)
         x5c = header["x5c"]
         out["x5c"] = ([f"<certificate, {_der_size(c)} bytes>" for c in itertools.islice(x5c, MAX_CERTIFICATES)]

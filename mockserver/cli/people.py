@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     opt.url_option(person, ASK_SERVER)
 
 
-def _ask(url: str, **params: object) -> list[dict[str, Any]]:
+def _ask(url: str, **params: str | int | None) -> list[dict[str, Any]]:
     import httpx
 
     r = httpx.get(f"{url.rstrip('/')}/__sandbox/people", params={k: v for k, v in params.items() if v is not None},
