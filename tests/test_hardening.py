@@ -278,7 +278,7 @@ def test_serve_passes_the_limits_to_uvicorn_and_says_the_control_api_is_guarded(
     assert config.app.state.sandbox.settings.admin_token == "from-env"
     assert config.h11_max_incomplete_event_size == uvicorn_options()["h11_max_incomplete_event_size"]
     assert config.http.max_head == 64 * 1024 and config.timeout_keep_alive == 5
-    assert "wants the admin token" in capsys.readouterr().out
+    assert "control API, journal and token pages want the admin token" in capsys.readouterr().out
 
 
 # --- the journal keeps bounded entries -------------------------------------------------------------------
