@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
+from .bodylimit import BodyLimit
 from .control import routes as control
 from .dataapi import ApiSpec, unknown_url
 from .environments import RealHosts
 from .guard import Guard
-from .hardening import BodyLimit
 from .journal import Recorder
 from .page import routes as page
 from .sandbox import Sandbox

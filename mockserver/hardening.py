@@ -1,12 +1,7 @@
-"""Limits for a sandbox that may face hostile clients: request size, time, connections, and the control API.
-
-- `BodyLimit` (ASGI): a request head over `MAX_HEAD` gets 431; a body over `MAX_BODY` is refused while it
-  is read (Content-Length first, then counted chunk by chunk, never buffered past the limit); a body that
-  takes longer than `BODY_TIMEOUT` gets 408. The token endpoint answers in Maskinporten's format (400
-  `invalid_request`, MP-011), the data APIs in their own (413 with `kode`), everything else in plain JSON.
-- who may use the control API and the page's journal is decided in `guard.py`.
-- `uvicorn_options`: the server's own limits (head size → 431, idle and head timeouts, connection cap that
-  sheds idle connections first, open-files limit). TLS handshakes get the same (`tlsgate`).
+"""The server's own limits for clients that misbehave at the connection: head size (431), head and idle
+timeouts, a connection cap that sheds idle connections first, and the open-files limit (`uvicorn_options`).
+TLS handshakes get the same (`tlsgate`); request bodies are bounded in `bodylimit`, and who may use the
+control API and the page's journal is decided in `guard`.
 """
 
 from __future__ import annotations
@@ -16,134 +11,14 @@ import resource
 from typing import Any
 
 import h11
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .environments import environment_of
-from .guard import is_loopback  # noqa: F401  (the serve command's bind check)
-from .maskinporten.errors import invalid_request
-from .services import MASKINPORTEN, of_path
-from .skatteetaten_errors import error_response
-
-MAX_BODY = 64 * 1024  # bytes of request body; Maskinporten grants are a few KiB
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
-BODY_TIMEOUT = 30.0  # seconds to receive a whole body
 HEAD_TIMEOUT = 10.0  # seconds from connection (or the previous answer) to a complete request head
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept
 MAX_CONNECTIONS = 1000  # past this, the longest-idle connections are closed to make room
 FD_RESERVE = 64  # descriptors kept for files, the listening socket and logging
 BACKLOG = 1024
-
-_CLOSE = {"Connection": "close"}
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value
-    return None
-
-
-def _head_size(scope: Scope) -> int:
-    size = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace")) + len(scope.get("query_string", b""))
-    return size + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
-
-
-def refusal(scope: Scope, status: int, reason: str) -> Response:
-    """The answer to a request refused for its size or slowness, in the format of the service it was for."""
-    path = scope["path"]
-    service = of_path(path)
-    if service is MASKINPORTEN and status in (408, 413):
-        answer = invalid_request(reason).response(environment_of(Request(scope)).issuer)
-        answer.headers.update(_CLOSE)
-        return answer
-    if service is not None and service.errors is not None:
-        return error_response(service.errors("invalid", reason, status=str(status), **_CLOSE))
-    return JSONResponse({"error": "request_refused", "status": status, "reason": reason},
-                        status_code=status, headers=_CLOSE)
-
-
-class BodyLimit:
-    """ASGI middleware: bounded request heads and bodies, read within a time limit, for every endpoint.
-
-    A body is read here, up to the limit, and handed on whole: the app never sees a refused request, and
-    memory per request stays below `max_body` plus one chunk.
-    """
-
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
-                 body_timeout: float = BODY_TIMEOUT) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.max_head = max_head
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if _head_size(scope) > self.max_head:
-            answer: Response = JSONResponse({"error": "request_header_fields_too_large", "limit": self.max_head},
-                                  status_code=431, headers=_CLOSE)
-            await answer(scope, receive, send)
-            return
-        length = _header(scope, b"content-length")
-        if length is None and _header(scope, b"transfer-encoding") is None:
-            await self.app(scope, receive, send)  # no body (the server sends an empty one)
-            return
-        try:
-            if length is not None and int(length) > self.max_body:
-                raise _Refused(413, f"Request body too large: {int(length)} bytes, at most {self.max_body}")
-            body = await self._read(receive)
-        except ValueError:
-            answer = refusal(scope, 400, "Content-Length is not a number")
-        except _Refused as refused:
-            answer = refusal(scope, refused.status, refused.reason)
-        else:
-            await self.app(scope, _replay(body, receive), send)
-            return
-        await answer(scope, receive, send)
-
-    async def _read(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _Refused(400, "The client went away while sending the body")
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise _Refused(413, f"Request body too large: more than {self.max_body} bytes")
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            raise _Refused(408, f"Request body not received within {self.body_timeout:.0f} s") from None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()  # later calls wait for the disconnect, as the server's own receive does
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
 
 def raise_open_files_limit() -> int:
     """Raise the soft limit on open files to the hard limit, so idle sockets cannot starve the server of

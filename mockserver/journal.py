@@ -23,13 +23,13 @@ import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import fastjwt
+from .bodylimit import MAX_BODY
 from .conformance.checks import check, retry_problems
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
 
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
-MAX_FORM = 64 * 1024
 MAX_ENTRIES = 1000
 MAX_BYTES = 2 * 1024 * 1024  # all entries together, as JSON; ~3000 ordinary entries would fit
 
@@ -140,8 +140,8 @@ class Recorder:
 
         async def receive_and_keep() -> Any:
             message = await receive()
-            if token_call and message.get("type") == "http.request" and len(body) < MAX_FORM:
-                body.extend(message.get("body", b"")[: MAX_FORM - len(body)])
+            if token_call and message.get("type") == "http.request" and len(body) < MAX_BODY:
+                body.extend(message.get("body", b"")[: MAX_BODY - len(body)])
             return message
 
         async def send_and_keep(message: Any) -> None:

@@ -11,8 +11,9 @@ import jwt
 import pytest
 
 from mockserver import cli
+from mockserver.bodylimit import MAX_BODY, BodyLimit
 from mockserver.dataapi import Faults
-from mockserver.hardening import MAX_BODY, BodyLimit, uvicorn_options
+from mockserver.hardening import uvicorn_options
 from mockserver.settings import Settings
 from mockserver.testkit.kit import SandboxKit
 from mockserver.testkit.plugin import DEFAULT_TODAY

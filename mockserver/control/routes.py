@@ -20,14 +20,10 @@ from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
 from ..population.personas import PersonaError, PersonaLimitError, parse_persona
 from ..resources import contracts_dir
+from ..sandbox import sandbox_of
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
-MAX_BODY = 16 * 1024  # a persona is a few hundred bytes
 SEARCH_SCAN_LIMIT = 20_000
-
-
-def _sandbox(request: Request):
-    return request.app.state.sandbox
 
 
 def problem(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -39,7 +35,7 @@ async def health(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
-    sb = _sandbox(request)
+    sb = sandbox_of(request)
     return JSONResponse({
         "version": __version__,
         "seed": sb.settings.seed,
@@ -52,7 +48,7 @@ async def info(request: Request) -> Response:
 
 async def journal(request: Request) -> Response:
     """Verdicts for a full journal take a while: worked out in a thread, and given up if the caller leaves."""
-    sb = _sandbox(request)
+    sb = sandbox_of(request)
     if request.method == "DELETE":
         sb.journal.clear()
         return JSONResponse({"cleared": True})
@@ -61,17 +57,17 @@ async def journal(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    _sandbox(request).reset()
+    sandbox_of(request).reset()
     return JSONResponse({"reset": True})
 
 
 async def demo(request: Request) -> Response:
-    return JSONResponse(demo_client(_sandbox(request).settings.seed).as_dict())
+    return JSONResponse(demo_client(sandbox_of(request).settings.seed).as_dict())
 
 
 async def people(request: Request) -> Response:
     """A long search runs in a thread, so it never blocks other calls, and stops if the caller leaves."""
-    sb = _sandbox(request)
+    sb = sandbox_of(request)
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
     except ValueError:
@@ -93,17 +89,17 @@ async def people(request: Request) -> Response:
 
 async def add_persona(request: Request) -> Response:
     try:
-        body = await read_json(request, limit=MAX_BODY)
+        body = await read_json(request)  # 16 KiB and 32 levels: a persona is a few hundred bytes
     except BodyError as exc:
         return problem(exc.status, exc.message)
     if not isinstance(body, dict):
         return problem(422, "body must be a JSON object with the fields of a personas file entry")
-    population = _sandbox(request).population
+    population = sandbox_of(request).population
     try:
         persona = parse_persona(body, "persona")
         replaced = persona.fnr in population.personas
         population.add_persona(persona)
-        _sandbox(request).caches.clear()  # cached answers were made from the people as they were
+        sandbox_of(request).caches.clear()  # cached answers were made from the people as they were
     except PersonaLimitError as exc:
         return problem(409, str(exc), limit=exc.limit)
     except PersonaError as exc:

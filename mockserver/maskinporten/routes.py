@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..bodylimit import MAX_BODY
 from ..environments import environment_of
 from ..sandbox import sandbox_of
 from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
 
-MAX_BODY = 64 * 1024
 log = logging.getLogger("ske_sandbox")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shlex
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from ..errorbody import error_code
 from ..maskinporten.grant import GRANT_TYPE
 from ..maskinporten.registry import DemoClient, demo_client
+from ..sandbox import sandbox_of
 
 SHOWN_HEADERS = ("content-type", "authorization", "accept", "ske-sandbox-scenario", "korrelasjonsid",
                  "retry-after", "cache-control")
@@ -86,7 +86,7 @@ class SandboxClient:
     """An httpx client bound to this app, at the sandbox's public base URL (so curl commands work)."""
 
     def __init__(self, request: Request) -> None:
-        sandbox = request.app.state.sandbox
+        sandbox = sandbox_of(request)
         self.base = sandbox.settings.base_url.rstrip("/")
         self.demo: DemoClient = demo_client(sandbox.settings.seed)
         self.clock = sandbox.clock
@@ -125,13 +125,7 @@ class SandboxClient:
         return str(r.json()["issuer"])
 
     def grant(self, issuer: str, scopes: list[str] | None = None, **claims: Any) -> str:
-        now = int(self.clock.now())
-        body: dict[str, Any] = {"aud": issuer, "iss": self.demo.client_id,
-                                "scope": " ".join(scopes or self.demo.scopes), "iat": now, "exp": now + 120,
-                                "jti": str(uuid.uuid4())}
-        body.update(claims)
-        # the parsed key: jwt.encode would parse and check a PEM string again on every grant (~40 ms)
-        return jwt.encode(body, self.demo.private_key, algorithm="RS256", headers={"kid": self.demo.kid})
+        return self.demo.grant(issuer, self.clock.now(), scopes, **claims)
 
     async def token(self, grant: str) -> Exchange:
         ex = await self.call("Token fra Maskinporten", "POST", "/maskinporten/token",

@@ -15,6 +15,7 @@ from ..dataapi import ApiSpec, authenticate
 from ..inntekt.routes import API as INNTEKT
 from ..maskinporten.errors import GrantError
 from ..maskinporten.grant import GRANT_TYPE, JtiCache
+from ..sandbox import sandbox_of
 from ..skatteetaten_errors import SkeError
 from ..summertskattegrunnlag.routes import API as SSG
 
@@ -54,7 +55,7 @@ class _PeekingJti(JtiCache):
 
 
 def inspect(request: Request, text: str) -> Inspection:
-    sandbox = request.app.state.sandbox
+    sandbox = sandbox_of(request)
     token = "".join(text.split())
     if not token:
         return Inspection("ukjent", error="Lim inn et grant eller et access token (en JWT).")

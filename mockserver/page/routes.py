@@ -19,9 +19,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from .. import __version__, guard
+from ..bodylimit import MAX_BODY
 from ..control.routes import OPENAPI
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..resources import contracts_dir
+from ..sandbox import sandbox_of
 from . import journal_view
 from .chart import kr
 from .client import SandboxClient
@@ -33,19 +35,18 @@ from .tryit import parse_choice, run_flow, scenario_choices
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["kr"] = kr
-MAX_FORM = 64 * 1024
 ACCEPTS = {"json": "application/json", "xml": "application/xml"}
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-    sandbox = request.app.state.sandbox
+    sandbox = sandbox_of(request)
     context.update(version=__version__, seed=sandbox.settings.seed, today=sandbox.population.calendar.today,
                    pakke=KOMMUNE_PAKKE, nav=request.url.path)
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """A small urlencoded form, read no further than MAX_FORM bytes; anything else reads as empty, so the
+    """A small urlencoded form, read no further than MAX_BODY bytes; anything else reads as empty, so the
     page answers with its own message, never a 500."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
@@ -53,7 +54,7 @@ async def _form(request: Request) -> dict[str, str]:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_FORM:
+        if size > MAX_BODY:
             return {}
         chunks.append(chunk)
     pairs = parse_qsl(b"".join(chunks).decode("utf-8", errors="replace"), keep_blank_values=True)
@@ -62,7 +63,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def home(request: Request) -> Response:
     """People search; a plain function, run in a thread, as a filtered search may walk the crowd."""
-    population = request.app.state.sandbox.population
+    population = sandbox_of(request).population
     error, results = "", []
     try:
         filters = Filters.parse(request.query_params)
@@ -71,7 +72,7 @@ def home(request: Request) -> Response:
         filters, error = Filters(), str(exc)
     return _render(request, "search.html", status=400 if error else 200, filters=filters, results=results,
                    error=error, scenarios=scenarios(population), size=population.size,
-                   base_urls=request.app.state.sandbox.base_urls())
+                   base_urls=sandbox_of(request).base_urls())
 
 
 def person(request: Request) -> Response:
@@ -80,7 +81,7 @@ def person(request: Request) -> Response:
     if problem:
         return _render(request, "notfound.html", status=400, title="Ugyldig fødselsnummer",
                        message=f"{fnr[:20]}: {problem}")
-    view = person_view(request.app.state.sandbox, fnr, request.query_params.get("aar"))
+    view = person_view(sandbox_of(request), fnr, request.query_params.get("aar"))
     if view.life is None and view.persona is None:
         return _render(request, "notfound.html", status=404, title="Ingen person med dette nummeret",
                        message=f"{fnr} er et gyldig nummer, men ingen i sandkassen har det "
@@ -110,7 +111,7 @@ async def raw(request: Request) -> Response:
 
 
 async def tryit(request: Request) -> Response:
-    population = request.app.state.sandbox.population
+    population = sandbox_of(request).population
     personas = [p for p in population.personas.values() if p.exists]
     context: dict[str, Any] = {"groups": scenario_choices(), "personas": personas, "flow": None,
                                "fnr": request.query_params.get("fnr", personas[0].fnr if personas else ""),
@@ -154,7 +155,7 @@ async def token_page(request: Request) -> Response:
 
 
 def journal(request: Request) -> Response:
-    entries = request.app.state.sandbox.journal.entries()
+    entries = sandbox_of(request).journal.entries()
     q = request.query_params
     filters = {k: q.get(k, "").strip()[:40] for k in ("service", "status", "client")}
     rows = journal_view.rows(entries, **filters)
@@ -174,7 +175,7 @@ def control_api(request: Request) -> Response:
 
 
 async def journal_clear(request: Request) -> Response:
-    request.app.state.sandbox.journal.clear()
+    sandbox_of(request).journal.clear()
     return RedirectResponse("/journal", status_code=303)
 
 
@@ -183,7 +184,7 @@ SIGN_IN_TARGETS = ("/journal", "/token", "/prov")
 
 async def sign_in(request: Request) -> Response:
     """The admin token for a browser: checked once, then an HttpOnly, SameSite=Strict cookie derived from it."""
-    token = request.app.state.sandbox.settings.admin_token
+    token = sandbox_of(request).settings.admin_token
     form = await _form(request) if request.method == "POST" else {}
     neste = form.get("neste") or request.query_params.get("neste", "")
     neste = neste if neste in SIGN_IN_TARGETS else SIGN_IN_TARGETS[0]  # never a redirect elsewhere

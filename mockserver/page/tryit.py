@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..months import add_months
+from ..sandbox import sandbox_of
 from ..services import DATA_APIS, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER, SUMMERTSKATTEGRUNNLAG
 from .client import Exchange, SandboxClient, decode_jwt
 from .labels import advice
@@ -72,7 +73,7 @@ class Flow:
 
 
 async def run_flow(request: Request, fnr: str, scenario: tuple[str, str] | None, accept: str) -> Flow:
-    sandbox = request.app.state.sandbox
+    sandbox = sandbox_of(request)
     flow = Flow(fnr, scenario[1] if scenario else None)
     async with SandboxClient(request) as client:
         issuer = await client.issuer()

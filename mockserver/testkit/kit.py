@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
 
 from ..app import create_app
 from ..conformance.report import NonConformingRequests, paragraphs
@@ -91,13 +88,8 @@ class SandboxKit:
     def grant(self, scopes: list[str] | None = None, *, real_hosts: bool = False, **claims: Any) -> str:
         """A JWT grant signed by the demo client's key. Its aud is the sandbox's own issuer (for `client`),
         or with `real_hosts=True` the kit environment's (https://test.maskinporten.no/)."""
-        now = int(self.sandbox.clock.now())
-        body = {"aud": self.issuer if real_hosts else self.sandbox.issuer, "iss": self.demo_client.client_id,
-                "scope": " ".join(scopes or self.demo_client.scopes), "iat": now, "exp": now + 120,
-                "jti": str(uuid.uuid4())}
-        body.update(claims)
-        return jwt.encode(body, self.demo_client.private_key, algorithm="RS256",
-                          headers={"kid": self.demo_client.kid})
+        aud = self.issuer if real_hosts else self.sandbox.issuer
+        return self.demo_client.grant(aud, self.sandbox.clock.now(), scopes, **claims)
 
     def token(self, scopes: list[str] | None = None, *, real_hosts: bool = False) -> str:
         """An access token for calls through `client` (the sandbox's own address), or with `real_hosts=True`

@@ -1,0 +1,132 @@
+"""Bounded request heads and bodies, for every endpoint (ASGI middleware).
+
+A request head over `MAX_HEAD` gets 431; a body over `MAX_BODY` is refused while it is read (Content-Length
+first, then counted chunk by chunk, never buffered past the limit); a body that takes longer than
+`BODY_TIMEOUT` gets 408. The token endpoint answers in Maskinporten's format (400 `invalid_request`, MP-011),
+the data APIs in their own (413 with `kode`), everything else in plain JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .environments import environment_of
+from .hardening import MAX_HEAD
+from .maskinporten.errors import invalid_request
+from .services import MASKINPORTEN, of_path
+from .skatteetaten_errors import error_response
+
+MAX_BODY = 64 * 1024  # bytes of request body; Maskinporten grants are a few KiB
+BODY_TIMEOUT = 30.0  # seconds to receive a whole body
+
+_CLOSE = {"Connection": "close"}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value
+    return None
+
+
+def _head_size(scope: Scope) -> int:
+    size = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace")) + len(scope.get("query_string", b""))
+    return size + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+
+
+def refusal(scope: Scope, status: int, reason: str) -> Response:
+    """The answer to a request refused for its size or slowness, in the format of the service it was for."""
+    path = scope["path"]
+    service = of_path(path)
+    if service is MASKINPORTEN and status in (408, 413):
+        answer = invalid_request(reason).response(environment_of(Request(scope)).issuer)
+        answer.headers.update(_CLOSE)
+        return answer
+    if service is not None and service.errors is not None:
+        return error_response(service.errors("invalid", reason, status=str(status), **_CLOSE))
+    return JSONResponse({"error": "request_refused", "status": status, "reason": reason},
+                        status_code=status, headers=_CLOSE)
+
+
+class BodyLimit:
+    """ASGI middleware: bounded request heads and bodies, read within a time limit, for every endpoint.
+
+    A body is read here, up to the limit, and handed on whole: the app never sees a refused request, and
+    memory per request stays below `max_body` plus one chunk.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
+                 body_timeout: float = BODY_TIMEOUT) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_head = max_head
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _head_size(scope) > self.max_head:
+            answer: Response = JSONResponse({"error": "request_header_fields_too_large", "limit": self.max_head},
+                                  status_code=431, headers=_CLOSE)
+            await answer(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is None and _header(scope, b"transfer-encoding") is None:
+            await self.app(scope, receive, send)  # no body (the server sends an empty one)
+            return
+        try:
+            if length is not None and int(length) > self.max_body:
+                raise _Refused(413, f"Request body too large: {int(length)} bytes, at most {self.max_body}")
+            body = await self._read(receive)
+        except ValueError:
+            answer = refusal(scope, 400, "Content-Length is not a number")
+        except _Refused as refused:
+            answer = refusal(scope, refused.status, refused.reason)
+        else:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        await answer(scope, receive, send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Refused(400, "The client went away while sending the body")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise _Refused(413, f"Request body too large: more than {self.max_body} bytes")
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise _Refused(408, f"Request body not received within {self.body_timeout:.0f} s") from None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()  # later calls wait for the disconnect, as the server's own receive does
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
