@@ -1,7 +1,7 @@
 """The sandbox's own control API under /__sandbox/: JSON only, described by control/openapi.yaml.
 
 Never part of a service contract; clients and CI use it to see who lives here, read or clear the journal,
-add personas at runtime and fetch the contracts.
+add personas at runtime, read and move the data calendar, and fetch the contracts.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..clock import CalendarError, DataCalendar
 from ..maskinporten.registry import demo_client
 from ..population.personas import PersonaError, parse_persona
+from ..population.timeline import what_follows
 from ..resources import contracts_dir
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024  # a persona is a few hundred bytes
+MAX_CLOCK_BODY = 1024  # {"today": "YYYY-MM-DD"} or {"days": N}
 SEARCH_SCAN_LIMIT = 20_000
 
 
@@ -123,6 +126,44 @@ async def add_persona(request: Request) -> Response:
                         status_code=201)
 
 
+def _clock_facts(request: Request, calendar: DataCalendar) -> JSONResponse:
+    sb = _sandbox(request)
+    return JSONResponse({**what_follows(calendar, sb.population.choices), "start": sb.start_today.isoformat()})
+
+
+async def _clock_field(request: Request, name: str) -> Any:
+    """The one field of a small JSON object body; ValueError(status, message) for anything else."""
+    body = await _json_body(request, MAX_CLOCK_BODY)
+    if not isinstance(body, dict) or set(body) != {name}:
+        example = '{"today": "2027-03-21"}' if name == "today" else '{"days": 7}'
+        raise ValueError(422, f"body must be a JSON object with the one field {name!r}, e.g. {example}")
+    return body[name]
+
+
+async def clock(request: Request) -> Response:
+    """GET: the data calendar's date and what follows from it; PUT {"today": "YYYY-MM-DD"}: set it."""
+    if request.method == "GET":
+        return _clock_facts(request, _sandbox(request).population.calendar)
+    try:
+        calendar = _sandbox(request).set_today(await _clock_field(request, "today"))
+    except CalendarError as exc:
+        return problem(422, str(exc))
+    except ValueError as exc:
+        return problem(*exc.args)
+    return _clock_facts(request, calendar)
+
+
+async def advance_clock(request: Request) -> Response:
+    """POST {"days": N}: move the data calendar N days (negative: back)."""
+    try:
+        calendar = _sandbox(request).advance_today(await _clock_field(request, "days"))
+    except CalendarError as exc:
+        return problem(422, str(exc))
+    except ValueError as exc:
+        return problem(*exc.args)
+    return _clock_facts(request, calendar)
+
+
 async def contract(request: Request) -> Response:
     name = request.path_params["name"]
     available = {p.name: p for p in contracts_dir().iterdir() if p.suffix in (".yaml", ".md")}
@@ -144,6 +185,8 @@ routes = [
     Route("/demo-client", demo),
     Route("/people", people),
     Route("/personas", add_persona, methods=["POST"]),
+    Route("/clock", clock, methods=["GET", "PUT"]),
+    Route("/clock/advance", advance_clock, methods=["POST"]),
     Route("/contracts/{name}", contract),
     Route("/openapi.yaml", openapi),
 ]
