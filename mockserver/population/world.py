@@ -99,8 +99,10 @@ class Population:
     def _life_of(self, fnr: str) -> Life:
         return self._life(fnr, self._calendar.today.year - 1)
 
-    def _build(self, fnr: str, last: int) -> Life:
+    def _build(self, fnr: str, last: int | None = None) -> Life:
         """The life of `fnr`, with `last` (a persona's "last" year) the year before the data calendar's."""
+        if last is None:
+            last = self._calendar.today.year - 1
         pn = parse_person_number(fnr)
         persona = self.personas.get(fnr)
         spec = persona.spec if persona else {}
