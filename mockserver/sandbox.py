@@ -63,6 +63,11 @@ class Sandbox:
         with self._moving:
             return self.population.move_to(checked_step(self.population.calendar.today, days))
 
+    def restore_today(self) -> DataCalendar:
+        """Back to the start date, which `--today` may have set outside the range a move accepts."""
+        with self._moving:
+            return self.population.move_to(self.start_today)
+
     def reset(self) -> None:
         """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts
         and runtime personas; the data calendar returns to the date the sandbox started with."""
@@ -72,7 +77,7 @@ class Sandbox:
         self.scenarios.clear()
         self.faults.reset()
         self.population.forget_runtime_personas()
-        self.set_today(self.start_today)
+        self.restore_today()
 
 
 def sandbox_of(request: Any) -> Sandbox:

@@ -340,6 +340,18 @@ def test_travel_to_takes_a_date_or_text_and_the_kit_restores_the_start_date():
         k.end()
 
 
+def test_a_start_date_outside_the_movable_range_is_still_restored():
+    k = make_kit(dt.date(2120, 6, 1))
+    try:
+        assert k.travel_to("2027-01-01") == k.today
+        assert k.client.post("/__sandbox/reset").status_code == 200
+        assert k.today == dt.date(2120, 6, 1)
+        k.travel_to("2027-01-01")
+    finally:
+        k.end()
+    assert k.today == dt.date(2120, 6, 1)
+
+
 def test_the_ske_sandbox_fixture_restores_the_date_after_a_test(pytester):
     pytester.makepyfile("""
         import datetime as dt

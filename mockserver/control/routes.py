@@ -20,6 +20,7 @@ from ..maskinporten.registry import demo_client
 from ..population.personas import PersonaError, parse_persona
 from ..population.timeline import what_follows
 from ..resources import contracts_dir
+from ..sandbox import population_of
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024  # a persona is a few hundred bytes
@@ -71,7 +72,6 @@ async def demo(request: Request) -> Response:
 
 def people(request: Request) -> Response:
     """A plain function: Starlette runs it in a thread, so a long search never blocks other calls."""
-    sb = _sandbox(request)
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
     except ValueError:
@@ -79,8 +79,9 @@ def people(request: Request) -> Response:
     scenario = request.query_params.get("scenario")
     search = request.query_params.get("search")
     out = []
-    for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
-        out.append(sb.population.summary(life))
+    population = population_of(request)  # one date for the whole list, even if the calendar moves meanwhile
+    for life in population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT):
+        out.append(population.summary(life))
         if len(out) >= limit:
             break
     return JSONResponse(out)

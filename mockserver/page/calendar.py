@@ -21,7 +21,7 @@ def move(sandbox: Any, form: dict[str, str]) -> str:
     """Apply the form (`dato`, `dager` or `start`); '' when the calendar moved, else the reason in Norwegian."""
     try:
         if "start" in form:
-            sandbox.set_today(sandbox.start_today)
+            sandbox.restore_today()
         elif "dager" in form:
             if not _DAYS.fullmatch(form["dager"]):
                 return f"Antall dager må være et heltall (fikk {form['dager'][:20]!r})."

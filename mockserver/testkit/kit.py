@@ -63,7 +63,7 @@ class SandboxKit:
         return self
 
     def end(self) -> None:
-        self.sandbox.set_today(self.sandbox.start_today)  # a test's travel_to ends with the test
+        self.sandbox.restore_today()  # a test's travel_to ends with the test
         if self._routing is not None:
             self._routing.stop()
             self._routing = None
