@@ -2,12 +2,14 @@
 
 The *wall clock* checks grants and tokens (Maskinporten compares iat/exp to real time). The *data
 calendar* (`--today`) decides which years have a settlement and which months are reported, so the
-same seed and today give byte-identical data on any machine, any day.
+same seed and today give byte-identical data on any machine, any day. The control API, the kit and the
+page may move the data calendar at run time; the wall clock never follows it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +30,51 @@ class Clock:
         self.offset += seconds
 
 
+# The data calendar may be set from a-ordningen's first month to the end of the century: every date in
+# between gives a world the services can answer from.
+EARLIEST_TODAY = dt.date(2015, 1, 1)
+LATEST_TODAY = dt.date(2099, 12, 31)
+MAX_STEP_DAYS = (LATEST_TODAY - EARLIEST_TODAY).days
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class CalendarError(ValueError):
+    """A date the data calendar cannot be set to; the message says why."""
+
+
+def checked_today(value: object) -> dt.date:
+    """A date (or 'YYYY-MM-DD') the data calendar may show, or CalendarError."""
+    if isinstance(value, str):
+        if not _ISO_DAY.fullmatch(value):
+            raise CalendarError(f"today must be a date written YYYY-MM-DD, not {value[:40]!r}")
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise CalendarError(f"today {value!r} is not a calendar date: {exc}") from exc
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise CalendarError("today must be a date written YYYY-MM-DD")
+    if not EARLIEST_TODAY <= value <= LATEST_TODAY:
+        raise CalendarError(f"today must be between {EARLIEST_TODAY} and {LATEST_TODAY}, not {value}")
+    return value
+
+
+def checked_step(today: dt.date, days: object) -> dt.date:
+    """`today` moved by a whole number of `days` (negative: back), or CalendarError."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise CalendarError("days must be a whole number (negative moves back)")
+    if abs(days) > MAX_STEP_DAYS:
+        raise CalendarError(f"days must be between -{MAX_STEP_DAYS} and {MAX_STEP_DAYS}")
+    try:
+        moved = today + dt.timedelta(days=days)
+    except OverflowError as exc:  # only from a --today near year 9999
+        raise CalendarError(f"{today} moved {days} days is not a date") from exc
+    return checked_today(moved)
+
+
 @dataclass(frozen=True)
 class DataCalendar:
+    """Immutable: moving the calendar replaces the object, so a reader never sees half a change."""
+
     today: dt.date = field(default_factory=dt.date.today)
 
     def month_available(self, year: int, month: int) -> bool:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from . import contractschema, variants
 from .canned import CannedAnswer
 from .months import month_text, months_between, parse_month
-from .sandbox import sandbox_of
+from .sandbox import population_of
 
 Hint = Any  # a fixed value, or a function of the call's Random
 _TEXT = string.ascii_letters + string.digits + " -.,æøåÆØÅ"
@@ -110,7 +110,7 @@ def hints_for(api: str, request: Request) -> dict[str, Hint]:
         months = _months(request)
         hints["kalendermaaned"] = lambda rng: rng.choice(months)
     elif api == "sistetilgjengeligeskatteoppgjoer":
-        this_year = sandbox_of(request).population.calendar.today.year
+        this_year = population_of(request).calendar.today.year
         hints |= {"ressursId": "skattegrunnlag",
                   "sisteTilgjengeligePeriode": lambda rng: str(rng.randint(2017, this_year - 1))}
     return hints

@@ -45,6 +45,7 @@ GUARDED_PAGES: dict[str, frozenset[str]] = {
     "/journal/tom": ALL,  # clears the journal
     "/prov": frozenset({"POST"}),  # runs the flow: uses a grant, shows the demo client's access token
     "/token": ALL,  # its samples are valid grants signed with the demo client's key
+    "/datakalender": frozenset({"POST"}),  # moves the data calendar every client's answers follow
     LOGIN: ALL,  # Host and Origin only: these two need no token (see `check`)
     LOGOUT: ALL,
 }
@@ -55,6 +56,7 @@ PUBLIC_PAGES: dict[str, frozenset[str]] = {
     "/person/{fnr}/raa/{api}": frozenset({"GET", "HEAD"}),
     "/prov": frozenset({"GET", "HEAD"}),
     "/kontroll-api": frozenset({"GET", "HEAD"}),
+    "/datakalender": frozenset({"GET", "HEAD"}),  # the date is in every page's footer anyway
     "/static": frozenset({"GET", "HEAD"}),
 }
 

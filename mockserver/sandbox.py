@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 from .caching import Caches
 from .canned import Responder
 from .choices import load_choices
-from .clock import DataCalendar
+from .clock import DataCalendar, checked_step, checked_today
 from .environments import sandbox_environment
 from .faults import Faults
 from .journal import Journal
@@ -35,8 +36,10 @@ class Sandbox:
         self.registry = Registry.build(settings.seed, settings.clients_file, frozenset(self.pakker))
         self.grants = GrantValidator(self.issuer, self.registry, self.clock)
         self.tokens = TokenIssuer(self.issuer, self.keys, self.clock)
+        self.start_today = settings.today or dt.date.today()  # where the data calendar returns on reset
+        self._moving = threading.Lock()  # an advance reads and then sets the calendar
         self.population = Population(
-            settings.seed, settings.population, DataCalendar(settings.today or dt.date.today()),
+            settings.seed, settings.population, DataCalendar(self.start_today),
             settings.personas_file, load_choices(settings.choices_file),
         )
         self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
@@ -49,18 +52,47 @@ class Sandbox:
     def base_urls(self) -> dict[str, str]:
         return {s.name: s.sandbox_url(self.settings.base_url) for s in SERVICES}
 
+    # -- the data calendar ---------------------------------------------------------------------------
+    def set_today(self, today: object) -> DataCalendar:
+        """Move the data calendar to a date (or 'YYYY-MM-DD'); CalendarError names what is wrong with it."""
+        with self._moving:
+            return self.population.move_to(checked_today(today))
+
+    def advance_today(self, days: object) -> DataCalendar:
+        """Move the data calendar by whole days (negative: back); CalendarError when out of range."""
+        with self._moving:
+            return self.population.move_to(checked_step(self.population.calendar.today, days))
+
+    def restore_today(self) -> DataCalendar:
+        """Back to the start date, which `--today` may have set outside the range a move accepts."""
+        with self._moving:
+            return self.population.move_to(self.start_today)
+
     def reset(self) -> None:
         """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts
-        and runtime personas."""
+        and runtime personas; the data calendar returns to the date the sandbox started with."""
         self.grants.jti.clear()
         self.journal.clear()
         self.caches.clear()
         self.scenarios.clear()
         self.faults.reset()
         self.population.forget_runtime_personas()
+        self.restore_today()
 
 
 def sandbox_of(request: Any) -> Sandbox:
     """The sandbox serving `request` (a Starlette Request, or anything with `.app`)."""
     sandbox: Sandbox = request.app.state.sandbox
     return sandbox
+
+
+_DATED = "ske_sandbox.population"  # scope key of a request's dated population
+
+
+def population_of(request: Any) -> Population:
+    """The population as of the data calendar's date when this request first asked: its checks, its answer
+    and the key its answer is cached under all read one date, even if the calendar moves meanwhile."""
+    population: Population | None = request.scope.get(_DATED)
+    if population is None:
+        population = request.scope[_DATED] = sandbox_of(request).population.dated()
+    return population

@@ -1,7 +1,7 @@
 """The sandbox's own control API under /__sandbox/: JSON only, described by control/openapi.yaml.
 
 Never part of a service contract; clients and CI use it to see who lives here, read or clear the journal,
-add personas at runtime and fetch the contracts.
+add personas at runtime, read and move the data calendar, and fetch the contracts.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..clock import CalendarError, DataCalendar
 from ..disconnect import run_while_connected
 from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
 from ..population.personas import PersonaError, PersonaLimitError, parse_persona
+from ..population.timeline import what_follows
 from ..resources import contracts_dir
-from ..sandbox import sandbox_of
+from ..sandbox import population_of, sandbox_of
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
+MAX_CLOCK_BODY = 1024  # {"today": "YYYY-MM-DD"} or {"days": N}
 SEARCH_SCAN_LIMIT = 20_000
 
 
@@ -67,7 +70,7 @@ async def demo(request: Request) -> Response:
 
 async def people(request: Request) -> Response:
     """A long search runs in a thread, so it never blocks other calls, and stops if the caller leaves."""
-    sb = sandbox_of(request)
+    population = population_of(request)  # one date for the whole list, even if the calendar moves meanwhile
     try:
         limit = max(1, min(500, int(request.query_params.get("limit", "50"))))
     except ValueError:
@@ -77,9 +80,9 @@ async def people(request: Request) -> Response:
 
     def listing(checkpoint: Callable[[], None]) -> Response:
         out = []
-        for life in sb.population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT,
-                                         checkpoint=checkpoint):
-            out.append(sb.population.summary(life))
+        for life in population.people(scenario=scenario, search=search, scan=SEARCH_SCAN_LIMIT,
+                                      checkpoint=checkpoint):
+            out.append(population.summary(life))
             if len(out) >= limit:
                 break
         return JSONResponse(out)
@@ -108,6 +111,47 @@ async def add_persona(request: Request) -> Response:
                         status_code=201)
 
 
+def _clock_facts(request: Request, calendar: DataCalendar) -> JSONResponse:
+    sb = sandbox_of(request)
+    return JSONResponse({**what_follows(calendar, sb.population.choices), "start": sb.start_today.isoformat()})
+
+
+async def _clock_field(request: Request, name: str) -> Any:
+    """The one field of a small JSON object body; ValueError(status, message) for anything else."""
+    try:
+        body = await read_json(request, limit=MAX_CLOCK_BODY)
+    except BodyError as exc:
+        raise ValueError(exc.status, exc.message) from exc
+    if not isinstance(body, dict) or set(body) != {name}:
+        example = '{"today": "2027-03-21"}' if name == "today" else '{"days": 7}'
+        raise ValueError(422, f"body must be a JSON object with the one field {name!r}, e.g. {example}")
+    return body[name]
+
+
+async def clock(request: Request) -> Response:
+    """GET: the data calendar's date and what follows from it; PUT {"today": "YYYY-MM-DD"}: set it."""
+    if request.method == "GET":
+        return _clock_facts(request, sandbox_of(request).population.calendar)
+    try:
+        calendar = sandbox_of(request).set_today(await _clock_field(request, "today"))
+    except CalendarError as exc:
+        return problem(422, str(exc))
+    except ValueError as exc:
+        return problem(*exc.args)
+    return _clock_facts(request, calendar)
+
+
+async def advance_clock(request: Request) -> Response:
+    """POST {"days": N}: move the data calendar N days (negative: back)."""
+    try:
+        calendar = sandbox_of(request).advance_today(await _clock_field(request, "days"))
+    except CalendarError as exc:
+        return problem(422, str(exc))
+    except ValueError as exc:
+        return problem(*exc.args)
+    return _clock_facts(request, calendar)
+
+
 async def contract(request: Request) -> Response:
     name = request.path_params["name"]
     available = {p.name: p for p in contracts_dir().iterdir() if p.suffix in (".yaml", ".md")}
@@ -129,6 +173,8 @@ routes = [
     Route("/demo-client", demo),
     Route("/people", people),
     Route("/personas", add_persona, methods=["POST"]),
+    Route("/clock", clock, methods=["GET", "PUT"]),
+    Route("/clock/advance", advance_clock, methods=["POST"]),
     Route("/contracts/{name}", contract),
     Route("/openapi.yaml", openapi),
 ]

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
 from ..months import Month, months_between
 from ..rettighetspakker import Pakke
-from ..sandbox import sandbox_of
+from ..sandbox import population_of, sandbox_of
 from ..services import INNTEKT
 from .errors import IM
 from .model import inntekter
@@ -61,7 +61,7 @@ def check(request: Request, caller: Caller) -> Query:
 
 
 def produce(request: Request, q: Query, media: str) -> bytes:
-    population = sandbox_of(request).population
+    population = population_of(request)
     available = tuple(month for month in q.months if population.month_available(month))
     # its answer, or its error, is the same on every call: cached
     return sandbox_of(request).caches.encoded(

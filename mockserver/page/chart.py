@@ -53,7 +53,7 @@ def income_chart(life: Life, months: list[Month]) -> Chart:
         sums: dict[str, int] = {}
         for oppgave in month_reports(life, month):
             payer = payers.get(oppgave["opplysningspliktigId"], oppgave["opplysningspliktigId"])
-            for inntekt in oppgave["inntekt"]:
+            for inntekt in oppgave.get("inntekt", []):  # a report may carry only mottaksinformasjon
                 kind = next((k for k in inntekt if isinstance(inntekt[k], dict)), "")
                 what = teknisk_navn(str(inntekt.get(kind, {}).get("beskrivelse", ""))).lower()
                 key = f"{payer} – {INNTEKT_TYPER.get(kind, kind)}{': ' + what if what else ''}"

@@ -162,8 +162,8 @@ def valid_fnr(fnr: str) -> str | None:
     return None
 
 
-def person_view(sandbox: Any, fnr: str, wanted_year: str | None) -> PersonView:
-    population = sandbox.population
+def person_view(sandbox: Any, population: Any, fnr: str, wanted_year: str | None) -> PersonView:
+    """`population` as of the request's date (see `population_of`)."""
     life = population.lookup(fnr)
     view = PersonView(fnr, life, population.personas.get(fnr))
     if life is None:

@@ -20,11 +20,12 @@ from starlette.templating import Jinja2Templates
 
 from .. import __version__, guard
 from ..bodylimit import MAX_BODY
+from ..clock import EARLIEST_TODAY, LATEST_TODAY
 from ..control.routes import OPENAPI
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..resources import contracts_dir
-from ..sandbox import sandbox_of
-from . import journal_view
+from ..sandbox import population_of, sandbox_of
+from . import calendar, journal_view
 from .chart import kr
 from .client import SandboxClient
 from .inspector import inspect
@@ -40,7 +41,7 @@ ACCEPTS = {"json": "application/json", "xml": "application/xml"}
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     sandbox = sandbox_of(request)
-    context.update(version=__version__, seed=sandbox.settings.seed, today=sandbox.population.calendar.today,
+    context.update(version=__version__, seed=sandbox.settings.seed, today=population_of(request).calendar.today,
                    pakke=KOMMUNE_PAKKE, nav=request.url.path)
     return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -63,7 +64,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def home(request: Request) -> Response:
     """People search; a plain function, run in a thread, as a filtered search may walk the crowd."""
-    population = sandbox_of(request).population
+    population = population_of(request)
     error, results = "", []
     try:
         filters = Filters.parse(request.query_params)
@@ -81,7 +82,7 @@ def person(request: Request) -> Response:
     if problem:
         return _render(request, "notfound.html", status=400, title="Ugyldig fødselsnummer",
                        message=f"{fnr[:20]}: {problem}")
-    view = person_view(sandbox_of(request), fnr, request.query_params.get("aar"))
+    view = person_view(sandbox_of(request), population_of(request), fnr, request.query_params.get("aar"))
     if view.life is None and view.persona is None:
         return _render(request, "notfound.html", status=404, title="Ingen person med dette nummeret",
                        message=f"{fnr} er et gyldig nummer, men ingen i sandkassen har det "
@@ -179,7 +180,19 @@ async def journal_clear(request: Request) -> Response:
     return RedirectResponse("/journal", status_code=303)
 
 
-SIGN_IN_TARGETS = ("/journal", "/token", "/prov")
+async def data_calendar(request: Request) -> Response:
+    """The data calendar's date and what follows; a POST (guarded) moves it, then shows it again."""
+    sandbox, error = sandbox_of(request), ""
+    if request.method == "POST":
+        error = calendar.move(sandbox, await _form(request))
+        if not error:
+            return RedirectResponse("/datakalender", status_code=303)
+    return _render(request, "calendar.html", status=400 if error else 200, error=error,
+                   facts=calendar.facts(sandbox), steps=calendar.STEPS, earliest=EARLIEST_TODAY,
+                   latest=LATEST_TODAY)
+
+
+SIGN_IN_TARGETS = ("/journal", "/token", "/prov", "/datakalender")
 
 
 async def sign_in(request: Request) -> Response:
@@ -216,6 +229,7 @@ routes = [
     Route("/journal", journal),
     Route("/journal/tom", journal_clear, methods=["POST"]),
     Route("/kontroll-api", control_api),
+    Route("/datakalender", data_calendar, methods=["GET", "POST"]),
     Route(guard.LOGIN, sign_in, methods=["GET", "POST"]),
     Route(guard.LOGOUT, sign_out, methods=["POST"]),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

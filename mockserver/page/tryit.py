@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..months import add_months
-from ..sandbox import sandbox_of
+from ..sandbox import population_of
 from ..services import DATA_APIS, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER, SUMMERTSKATTEGRUNNLAG
 from .client import Exchange, SandboxClient, decode_jwt
 from .labels import advice
@@ -73,7 +73,6 @@ class Flow:
 
 
 async def run_flow(request: Request, fnr: str, scenario: tuple[str, str] | None, accept: str) -> Flow:
-    sandbox = sandbox_of(request)
     flow = Flow(fnr, scenario[1] if scenario else None)
     async with SandboxClient(request) as client:
         issuer = await client.issuer()
@@ -104,7 +103,7 @@ async def run_flow(request: Request, fnr: str, scenario: tuple[str, str] | None,
                                     f"/{SSG_PATH}/v2/oppgjoer/{KOMMUNE_PAKKE}/{year}/{fnr}", headers(SSG_PATH))
             flow.steps.append(Step(ssg, f"Det summerte skattegrunnlaget for {year}, filtrert for "
                                         f"rettighetspakken {KOMMUNE_PAKKE}.", advice(ssg.code, ssg.status)))
-        last = sandbox.population.calendar.last_available_month()
+        last = population_of(request).calendar.last_available_month()
         first = add_months(last, -(INNTEKT_MONTHS - 1))
         period = f"fraOgMed={first[0]:04d}-{first[1]:02d}&tilOgMed={last[0]:04d}-{last[1]:02d}"
         inntekt = await client.call("Inntekt (a-ordningen)", "GET",

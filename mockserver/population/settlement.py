@@ -25,11 +25,16 @@ MINSTEFRADRAG_CAP = {2021: 106_750, 2022: 109_950, 2023: 104_450, 2024: 92_000, 
 PRIMARY_HOME_SHARE = 0.25  # formuesverdi of a primary home, share of market value
 
 
+def settlement_window(year: int) -> tuple[dt.date, dt.date]:
+    """The first and last day an income year's oppgjør can be ready: 21 March and 31 October the year after."""
+    return dt.date(year + 1, 3, 21), dt.date(year + 1, 10, 31)
+
+
 def settlement_date(life: Life, year: int) -> dt.date:
-    """When the year's oppgjør was ready: between 21 March and 31 October the year after."""
+    """When the year's oppgjør was ready, a day in the year's `settlement_window`."""
     rng = random.Random(f"{life.settlement_seed}:oppgjoer:{year}")
-    start = dt.date(year + 1, 3, 21)
-    return start + dt.timedelta(days=rng.randrange((dt.date(year + 1, 10, 31) - start).days + 1))
+    start, end = settlement_window(year)
+    return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
 
 
 def submission_date(life: Life, year: int, choices: Choices) -> dt.date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ class Population:
             raise ValueError(f"population must be between 0 and {NumberIndex.capacity()}")
         self.seed = seed
         self.size = size
-        self.calendar = calendar or DataCalendar()
+        self._calendar = calendar or DataCalendar()
         self.choices = choices or Choices()
         self.numbers = NumberIndex(seed)
         personas = load_personas()
@@ -44,7 +45,25 @@ class Population:
             personas += load_personas(personas_file)
         self.personas: dict[str, Persona] = {p.fnr: p for p in personas}
         self._loaded = dict(self.personas)
+        # keyed by (fnr, the year before today): a persona's `last` follows the data calendar
         self._life = lru_cache(maxsize=4096)(self._build)
+
+    # -- the data calendar ----------------------------------------------------------------------
+    @property
+    def calendar(self) -> DataCalendar:
+        return self._calendar
+
+    def move_to(self, today: dt.date) -> DataCalendar:
+        """Set the data calendar. One reference is replaced, so a reader on another thread sees the old
+        calendar or the new one, never a mix; lives are cached per year, so nothing needs clearing."""
+        calendar = DataCalendar(today)
+        self._calendar = calendar
+        return calendar
+
+    def dated(self) -> Population:
+        """This population with its calendar fixed as it is now (lives and personas shared): what one
+        request reads from start to end, even if the calendar is moved meanwhile."""
+        return copy.copy(self)
 
     def add_persona(self, persona: Persona) -> None:
         """Add or override a persona at runtime; cached lives are dropped, as a spouse's may point here.
@@ -90,13 +109,18 @@ class Population:
         """The person with this number, or None (unknown → SSG-007 / IM-007)."""
         persona = self.personas.get(fnr)
         if persona is not None:
-            return self._life(fnr) if persona.exists else None
-        return self._life(fnr) if self.index_of(fnr) is not None else None
+            return self._life_of(fnr) if persona.exists else None
+        return self._life_of(fnr) if self.index_of(fnr) is not None else None
 
-    def _build(self, fnr: str) -> Life:
+    def _life_of(self, fnr: str) -> Life:
+        return self._life(fnr, self._calendar.today.year - 1)
+
+    def _build(self, fnr: str, last: int | None = None) -> Life:
+        """The life of `fnr`, with `last` (a persona's "last" year) the year before the data calendar's."""
+        if last is None:
+            last = self._calendar.today.year - 1
         pn = parse_person_number(fnr)
         persona = self.personas.get(fnr)
-        last = self.calendar.today.year - 1
         spec = persona.spec if persona else {}
         life = build_life(
             fnr=fnr, born=pn.born, gender=pn.gender, d_number=pn.d_number,
@@ -161,7 +185,7 @@ class Population:
             if not persona.exists:
                 life = self.stub(persona)
             else:
-                life = self._life(persona.fnr)
+                life = self._life_of(persona.fnr)
             if _matches(life, scenario, needle):
                 yield life
         if scenario is not None:
@@ -172,7 +196,7 @@ class Population:
             fnr = self.numbers.number(index)
             if fnr in self.personas:
                 continue
-            life = self._life(fnr)
+            life = self._life_of(fnr)
             if _matches(life, None, needle):
                 yield life
 

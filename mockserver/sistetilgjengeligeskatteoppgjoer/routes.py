@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, serve, unknown_url
-from ..sandbox import sandbox_of
+from ..sandbox import population_of
 from ..services import SISTETILGJENGELIGESKATTEOPPGJOER
 from .model import siste_tilgjengelige
 
@@ -23,7 +23,7 @@ def check(request: Request, caller: Caller) -> str:
 
 
 def produce(request: Request, fnr: str, media: str) -> dict[str, Any]:
-    return siste_tilgjengelige(sandbox_of(request).population, fnr)
+    return siste_tilgjengelige(population_of(request), fnr)
 
 
 async def hent(request: Request) -> Response:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
 from ..rettighetspakker import Pakke
-from ..sandbox import sandbox_of
+from ..sandbox import population_of, sandbox_of
 from ..services import SUMMERTSKATTEGRUNNLAG
 from .errors import SSG
 from .model import skattegrunnlag
@@ -36,7 +36,7 @@ def check(request: Request, caller: Caller) -> Query:
     stadie, aar, fnr = p["stadie"], p["inntektsaar"], p["personidentifikator"]
     if stadie not in STADIER:
         raise SSG("invalid", f"Ugyldig stadie {stadie!r}; gyldige verdier er {', '.join(STADIER)}")
-    population = sandbox_of(request).population
+    population = population_of(request)
     today = population.calendar.today
     if not (len(aar) == 4 and aar.isascii() and aar.isdigit()):
         raise SSG("invalid", f"Ugyldig inntektsår {aar!r}; oppgi fire siffer, for eksempel 2024")
@@ -53,7 +53,7 @@ def check(request: Request, caller: Caller) -> Query:
 
 
 def produce(request: Request, q: Query, media: str) -> bytes:
-    population = sandbox_of(request).population
+    population = population_of(request)
     # its answer, or its error, is the same on every call: cached
     return sandbox_of(request).caches.encoded(
         (API.name, q.pakke, q.stadie, q.fnr, q.year, media, population.calendar.today),

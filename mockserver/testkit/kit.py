@@ -60,6 +60,7 @@ class SandboxKit:
         return self
 
     def end(self) -> None:
+        self.sandbox.restore_today()  # a test's travel_to ends with the test
         if self._routing is not None:
             self._routing.stop()
             self._routing = None
@@ -83,6 +84,15 @@ class SandboxKit:
     def today(self) -> dt.date:
         """The data calendar's date: which years are settled and which months complete."""
         return self.sandbox.population.calendar.today
+
+    def travel_to(self, day: dt.date | str) -> dt.date:
+        """Move the data calendar to `day` (a date or 'YYYY-MM-DD') until the test ends; every answer follows,
+        exactly as if the sandbox had started on that day. The wall clock (token times) does not move."""
+        return self.sandbox.set_today(day).today
+
+    def advance(self, days: int = 0, *, weeks: int = 0) -> dt.date:
+        """Move the data calendar forward (negative: back) until the test ends; returns the new date."""
+        return self.sandbox.advance_today(days + 7 * weeks).today
 
     # --- Maskinporten ---------------------------------------------------------------------------------
     def grant(self, scopes: list[str] | None = None, *, real_hosts: bool = False, **claims: Any) -> str:
