@@ -52,6 +52,15 @@ def _rate(text: str) -> float:
     return value
 
 
+def _network_faults(text: str) -> tuple[str, ...]:
+    from .netfaults import parse_list
+
+    try:
+        return parse_list(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _population_size(text: str) -> int:
     from .population.slots import NumberIndex
 
@@ -104,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rotate-keys", action="store_true", help="publish a second (next) signing key")
     serve.add_argument("--latency", type=_latency, help="added latency, e.g. 50ms..400ms")
     serve.add_argument("--fault-rate", type=_rate, default=0.0, help="share of calls that fail (seeded)")
+    serve.add_argument("--network-fault-rate", type=_rate, default=0.0,
+                       help="share of data-API calls broken below HTTP (seeded): connection reset, no answer, "
+                            "cut body, … as --network-faults lists")
+    serve.add_argument("--network-faults", type=_network_faults, metavar="LIST",
+                       default="reset,empty,truncated,malformed-chunk",
+                       help="comma-separated faults --network-fault-rate draws from, as the scenario header names "
+                            "them: reset, empty, truncated, malformed-chunk, trickle:<n>ms|<n>s "
+                            "(default: the first four)")
     serve.add_argument("--enforce-concurrency", action="store_true",
                        help="answer 429 past 5 concurrent calls per API per consumer org")
     serve.add_argument("--responses", choices=("personas", "generated"), default="personas",
@@ -227,7 +244,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .hardening import is_loopback, uvicorn_options
+    from .hardening import WiredHttpTools, is_loopback, uvicorn_options
     from .settings import Settings
 
     if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
@@ -259,6 +276,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         personas_file=args.personas, rettighetspakker_file=args.rettighetspakker, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency, choices_file=args.choices, admin_token=args.admin_token,
+        network_fault_rate=args.network_fault_rate, network_faults=args.network_faults,
     )
     app = create_app(settings)
     sandbox = app.state.sandbox
@@ -291,7 +309,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = uvicorn_options(settings)
     if args.http == "httptools":  # faster, without the guarded h11 protocol's head limit and timeout
         options = {k: v for k, v in options.items() if k not in ("http", "h11_max_incomplete_event_size")}
-        options["http"] = "httptools"
+        options["http"] = WiredHttpTools
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **options, **tls)
     Announcing(config).run(sockets=[sock])
     return 0

@@ -5,6 +5,7 @@
   takes longer than `BODY_TIMEOUT` gets 408. The token endpoint answers in Maskinporten's format (400
   `invalid_request`, MP-011), the data APIs in their own (413 with `kode`), everything else in plain JSON.
 - who may use the control API and the page's journal is decided in `guard.py`.
+- both protocols offer each request its connection as a wire (wire.py), for the network faults.
 - `uvicorn_options`: the server's own limits (head size → 431, idle and head timeouts, connection cap that
   sheds idle connections first, open-files limit).
 """
@@ -19,12 +20,14 @@ import h11
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .environments import environment_of
 from .guard import is_loopback  # noqa: F401  (the serve command's bind check)
 from .maskinporten.errors import invalid_request
 from .services import MASKINPORTEN, of_path
 from .skatteetaten_errors import error_response
+from .wire import wired
 
 MAX_BODY = 64 * 1024  # bytes of request body; Maskinporten grants are a few KiB
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
@@ -169,6 +172,10 @@ class GuardedH11(H11Protocol):
     head_timeout = HEAD_TIMEOUT
     max_connections = MAX_CONNECTIONS
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = wired(self.app, self)
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_timer: asyncio.TimerHandle | None = None
         self._last = self.loop.time()
@@ -227,6 +234,14 @@ class GuardedH11(H11Protocol):
         self._head_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+
+class WiredHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol (`serve --http httptools`), offering the wire as GuardedH11 does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = wired(self.app, self)
 
 
 def uvicorn_options(settings: Any = None) -> dict[str, Any]:
