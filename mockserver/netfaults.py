@@ -20,9 +20,9 @@ import asyncio
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from .wire import wire_of
 
@@ -77,7 +77,7 @@ class FaultResponse(Response):
         self.raw_headers = list(answer.raw_headers)
         self.fault = fault
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fault.name == "trickle":
             await self._trickle(send)
             return
@@ -102,10 +102,10 @@ class FaultResponse(Response):
             await wire.close()
         await wire.closed(receive)
 
-    async def _start(self, send: Any, headers: list[tuple[bytes, bytes]]) -> None:
+    async def _start(self, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
 
-    async def _trickle(self, send: Any) -> None:
+    async def _trickle(self, send: Send) -> None:
         body = bytes(self.body)
         await self._start(send, self.raw_headers)
         size = math.ceil(len(body) / max(1, math.ceil(self.fault.duration / PIECE_EVERY)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 WIRE = "ske_sandbox.wire"
@@ -32,7 +33,7 @@ class Wire(Protocol):
     async def closed(self, receive: Any) -> None: ...
 
 
-def wire_of(scope: dict[str, Any]) -> Wire | None:
+def wire_of(scope: Mapping[str, Any]) -> Wire | None:
     """The wire the server offers for this request, if any."""
     return (scope.get("extensions") or {}).get(WIRE)
 

@@ -138,6 +138,29 @@ def test_a_bad_value_gets_the_apis_400_with_the_valid_ones(server, value):
 
 
 @pytest.mark.subprocess
+def test_the_token_endpoint_breaks_its_answer_and_spends_the_grant(server):
+    info = httpx.get(f"{server.base}/__sandbox/info").json()
+    demo = httpx.get(f"{server.base}/__sandbox/demo-client").json()
+    now = int(time.time())
+    grant = jwt.encode({"aud": info["issuer"], "iss": demo["client_id"], "scope": " ".join(demo["scopes"]),
+                        "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())},
+                       demo["private_key_pem"], algorithm="RS256", headers={"kid": demo["kid"]})
+    form = {"grant_type": GRANT_TYPE, "assertion": grant}
+    for fault in ("reset", "truncated"):
+        with pytest.raises(httpx.TransportError) as caught:
+            httpx.post(f"{info['issuer']}token", data=form, headers={"Ske-Sandbox-Scenario": fault})
+        expect(fault, caught.value)
+    # the token was issued before the answer was lost: the same grant is a replay now
+    r = httpx.post(f"{info['issuer']}token", data=form)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    r = httpx.post(f"{info['issuer']}token", data=form, headers={"Ske-Sandbox-Scenario": "SSG-008"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert "malformed-chunk" in r.json()["error_description"]
+    forced = [e for e in server.journal() if e.get("forced") and e["service"] == "maskinporten"]
+    assert [e["outcome"] for e in forced[-2:]] == ["reset", "truncated"]
+
+
+@pytest.mark.subprocess
 def test_the_httptools_server_breaks_connections_alike():
     with running_server("--population", "20", "--today", "2026-11-27", "--http", "httptools") as base:
         server = Server(base)
@@ -237,6 +260,19 @@ def test_a_fault_needing_a_connection_is_refused_where_there_is_none(ske_sandbox
 def test_the_kit_refuses_an_unknown_fault_value(ske_sandbox):
     with pytest.raises(ValueError, match="malformed-chunk"), ske_sandbox.scenario("trickle:forever"):
         pass
+    with pytest.raises(ValueError, match="only network faults"), ske_sandbox.scenario("429", api="maskinporten"):
+        pass
+
+
+def test_the_kit_breaks_the_token_endpoint_when_asked(ske_sandbox):
+    auth = {"Authorization": f"Bearer {ske_sandbox.token(real_hosts=True)}"}
+    grant = ske_sandbox.grant(real_hosts=True)
+    with ske_sandbox.scenario("empty", api="maskinporten"), httpx.Client() as http:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            http.post(f"{ske_sandbox.issuer}token", data={"grant_type": GRANT_TYPE, "assertion": grant})
+        # the data APIs are untouched: a scenario goes where it is sent
+        assert http.get(REAL_HOST["inntekt"] + CALLS["inntekt"], headers=auth).status_code == 200
+    assert [e["outcome"] for e in ske_sandbox.journal if e.get("forced")] == ["empty"]
 
 
 # --- the seeded rate and its options ---------------------------------------------------------------

@@ -129,8 +129,11 @@ class SandboxKit:
         `429`, `503`, `slow:<n>ms|<n>s`, or a network fault (`reset`, `empty`, `truncated`,
         `malformed-chunk`, `trickle:<n>ms|<n>s`) — exactly as if the scenario header had been sent. A code
         goes to its own API; the others to `api`, or to all three data APIs. A network fault reaches a
-        client calling the real hostnames as the httpx (or requests) error a socket would give it."""
+        client calling the real hostnames as the httpx (or requests) error a socket would give it;
+        `api="maskinporten"` breaks the token endpoint's answers instead."""
         prefix = value.split("-")[0]
+        if api == "maskinporten" and parse_network_fault(value) is None:
+            raise ValueError(f"the token endpoint takes only network faults (reset, truncated, …), not {value!r}")
         if value in ERROR_CODES:
             apis: tuple[str, ...] = (API_OF_PREFIX[prefix],)
         elif value in ("429", "503") or value.startswith("slow:") or parse_network_fault(value) is not None:

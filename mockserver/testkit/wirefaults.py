@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..netfaults import BAD_SIZE_LINE
 from ..wire import WIRE
@@ -39,18 +40,18 @@ class WireEmulation:
     """ASGI middleware: each HTTP call gets an emulated wire; an answer the app broke on it is handed on
     whole, marked with what a client would have met."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         wire = _EmulatedWire()
         scope["extensions"] = {**(scope.get("extensions") or {}), WIRE: wire}
-        held: list[dict[str, Any]] = []
+        held: list[Message] = []
 
-        async def hold(message: dict[str, Any]) -> None:
+        async def hold(message: Message) -> None:
             held.append(message)
 
         await self.app(scope, receive, hold)
