@@ -29,7 +29,7 @@ from .wire import wire_of
 NEEDS_WIRE = ("reset", "empty", "truncated", "malformed-chunk")
 DEFAULT_DRAWN = NEEDS_WIRE  # what `--network-fault-rate` draws from unless `--network-faults` says otherwise
 MAX_TRICKLE = 30.0
-PIECE_EVERY = 0.25  # seconds between a trickled body's pieces, at most
+PIECE_EVERY = 0.25  # seconds between a trickled body's pieces (a byte each, further apart, if it is short)
 BAD_SIZE_LINE = b"zz\r\n"  # where a chunk size (hex digits) belongs
 _TRICKLE = re.compile(r"trickle:(?:([0-9]{1,4})ms|([12]?[0-9]|30)s)", re.ASCII)  # bounded like slow:
 VALUES = "reset, empty, truncated, malformed-chunk, trickle:<n>ms (n < 10000) eller trickle:<n>s (høyst 30)"

@@ -105,10 +105,10 @@ def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float, N
     if value == "429":
         return too_many(api), 0.0, None
     fault = parse(value)
-    if fault is not None and fault.needs_wire and wire_of(request.scope) is None:
-        raise api.errors("invalid", f"{SCENARIO_HEADER} {value!r} trenger en ekte forbindelse: ske-sandbox serve, "
-                         "eller de ekte vertsnavnene i pytest-kittet")
     if fault is not None:
+        if fault.needs_wire and wire_of(request.scope) is None:
+            raise api.errors("invalid", f"{SCENARIO_HEADER} {value!r} trenger en ekte forbindelse: ske-sandbox "
+                             "serve, eller de ekte vertsnavnene i pytest-kittet")
         return None, 0.0, fault
     known = ", ".join(sorted(codes))
     raise api.errors("invalid", f"Ukjent {SCENARIO_HEADER} {value!r}; bruk en av {known}, "
