@@ -1,7 +1,8 @@
 """The server's own limits for clients that misbehave at the connection: head size (431), head and idle
 timeouts, a connection cap that sheds idle connections first, and the open-files limit (`uvicorn_options`).
 TLS handshakes get the same (`tlsgate`); request bodies are bounded in `bodylimit`, and who may use the
-control API and the page's journal is decided in `guard`.
+control API and the page's journal is decided in `guard`. Both protocols offer each request its connection
+as a wire (`wire`), for the network faults.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .wire import wired
 
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
 HEAD_TIMEOUT = 10.0  # seconds from connection (or the previous answer) to a complete request head
@@ -44,6 +48,10 @@ class GuardedH11(H11Protocol):
     max_head = MAX_HEAD
     head_timeout = HEAD_TIMEOUT
     max_connections = MAX_CONNECTIONS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = wired(self.app, self)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_timer: asyncio.TimerHandle | None = None
@@ -103,6 +111,14 @@ class GuardedH11(H11Protocol):
         self._head_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+
+class WiredHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol (`serve --http httptools`), offering the wire as GuardedH11 does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = wired(self.app, self)
 
 
 def uvicorn_options(settings: Any = None) -> dict[str, Any]:

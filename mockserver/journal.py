@@ -72,9 +72,12 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
 
-    def note(self, request: Any, outcome: str, caller: Any = None) -> None:
-        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling."""
+    def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False) -> None:
+        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling;
+        `forced` when the sandbox broke the answer on purpose (a network fault)."""
         request.state.journal_outcome = (outcome, caller)
+        if forced:
+            request.state.journal_forced = True
 
     def add(self, entry: dict[str, Any]) -> None:
         size = size_of(entry)
@@ -147,6 +150,7 @@ class Recorder:
         async def send_and_keep(message: Any) -> None:
             if message["type"] == "http.response.start":
                 answer["status"], answer["headers"] = message["status"], message.get("headers", [])
+                answer["started"] = True
             elif message["type"] == "http.response.body" and answer["status"] >= 400 and len(answer["body"]) < 4096:
                 answer["body"].extend(message.get("body", b"")[:4096])
             await send(message)
@@ -200,6 +204,9 @@ class Recorder:
             entry["outcome"] = outcome or kode
         elif outcome is None:  # discovery, JWKS: no code of their own
             entry["outcome"] = str(answer["status"])
+        if state.get("journal_forced"):  # a network fault: no status at all when no head went out
+            entry["forced"] = True
+            entry["status"] = answer["status"] if answer.get("started") else None
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
         sandbox.journal.add(entry)

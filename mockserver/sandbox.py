@@ -42,7 +42,8 @@ class Sandbox:
             settings.seed, settings.population, DataCalendar(self.start_today),
             settings.personas_file, load_choices(settings.choices_file),
         )
-        self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency)
+        self.faults = Faults(settings.seed, settings.latency, settings.fault_rate, settings.enforce_concurrency,
+                             network_rate=settings.network_fault_rate, network_faults=settings.network_faults)
         self.journal = Journal()
         self.caches = Caches()  # verified tokens and encoded bodies, bounded
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .clock import Clock
+from .netfaults import DEFAULT_DRAWN
 from .population.world import DEFAULT_SIZE
 
 
@@ -24,6 +25,8 @@ class Settings:
     rotate_keys: bool = False
     latency: tuple[float, float] | None = None
     fault_rate: float = 0.0
+    network_fault_rate: float = 0.0  # share of data-API calls broken below HTTP (netfaults.py)
+    network_faults: tuple[str, ...] = DEFAULT_DRAWN  # what that rate draws from, as scenario values
     enforce_concurrency: bool = False
     admin_token: str | None = None  # when set, the control API (/__sandbox/*) wants it
     clock: Clock = field(default_factory=Clock)

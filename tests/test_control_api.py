@@ -51,9 +51,11 @@ def test_control_document_is_not_among_the_service_contracts(ske_sandbox):
 def test_scenario_header_pattern_accepts_every_documented_code_and_nothing_more(doc):
     pattern = re.compile(doc["components"]["parameters"]["SkeSandboxScenario"]["schema"]["pattern"])
     codes = {code for catalogue in (SSG, IM, TD) for code, _, _ in catalogue.table()}
-    for value in codes | {"503", "429", "slow:250ms", "slow:9999ms", "slow:30s"}:
+    network = {"reset", "empty", "truncated", "malformed-chunk", "trickle:250ms", "trickle:9999ms", "trickle:30s"}
+    for value in codes | network | {"503", "429", "slow:250ms", "slow:9999ms", "slow:30s"}:
         assert pattern.fullmatch(value), value
-    for value in ("SSG-012", "IM-011", "TD-007", "slow:31s", "slow:10000ms", "500", ""):
+    for value in ("SSG-012", "IM-011", "TD-007", "slow:31s", "slow:10000ms", "500", "", "trickle:31s",
+                  "trickle:abc", "reset:1s"):
         assert not pattern.fullmatch(value), value
 
 

@@ -311,10 +311,11 @@ def test_conformance_reads_a_guarded_journal_with_the_token(capsys, monkeypatch)
 
 def test_serve_can_trade_the_head_limit_for_speed(monkeypatch):
     import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     seen = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.update(config=self.config))
     assert cli.main(["serve", "--port", "0", "--population", "20", "--http", "httptools"]) == 0
-    assert seen["config"].http == "httptools" and seen["config"].timeout_keep_alive == 5
+    assert issubclass(seen["config"].http, HttpToolsProtocol) and seen["config"].timeout_keep_alive == 5
     assert cli.main(["serve", "--port", "0", "--population", "20"]) == 0
     assert seen["config"].http.max_head == 64 * 1024  # the default keeps the guarded h11 protocol

@@ -153,6 +153,6 @@ def test_serve_real_hosts_serves_tls_through_the_gate(ca, monkeypatch, capsys, p
                  "--http", parser]) == 0
     config = seen["config"]
     assert issubclass(config.http, TLSGate) and config.ssl_certfile is None  # the loop does no TLS of its own
-    assert config.http.protocol_class.__name__ == ("GuardedH11" if parser == "h11" else "HttpToolsProtocol")
+    assert config.http.protocol_class.__name__ == ("GuardedH11" if parser == "h11" else "WiredHttpTools")
     assert config.http.handshake_timeout == 10.0 and config.http.max_connections >= 16
     assert config.loop == "asyncio"

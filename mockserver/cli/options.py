@@ -63,6 +63,15 @@ def rate(text: str) -> float:
     return value
 
 
+def network_faults(text: str) -> tuple[str, ...]:
+    from ..netfaults import parse_list
+
+    try:
+        return parse_list(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def bounded(low: int, high: int, what: str = "") -> Callable[[str], int]:
     """A whole number in low..high, with a message naming the range."""
     def parse(text: str) -> int:

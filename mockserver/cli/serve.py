@@ -38,6 +38,13 @@ def register(sub: Any) -> None:
     p.add_argument("--rotate-keys", action="store_true", help="publish a second (next) signing key")
     p.add_argument("--latency", type=opt.latency, help="added latency, e.g. 50ms..400ms")
     p.add_argument("--fault-rate", type=opt.rate, default=0.0, help="share of calls that fail (seeded)")
+    p.add_argument("--network-fault-rate", type=opt.rate, default=0.0,
+                   help="share of data-API calls broken below HTTP (seeded): connection reset, no answer, "
+                        "cut body, … as --network-faults lists")
+    p.add_argument("--network-faults", type=opt.network_faults, metavar="LIST",
+                   default="reset,empty,truncated,malformed-chunk",
+                   help="comma-separated faults --network-fault-rate draws from, as the scenario header names "
+                        "them: reset, empty, truncated, malformed-chunk, trickle:<n>ms|<n>s (default: the first four)")
     p.add_argument("--enforce-concurrency", action="store_true",
                    help="answer 429 past 5 concurrent calls per API per consumer org")
     p.add_argument("--responses", choices=("personas", "generated"), default="personas",
@@ -89,6 +96,7 @@ def _settings(args: argparse.Namespace, public: str) -> Any:
         personas_file=args.personas_file, rettighetspakker_file=args.rettighetspakker_file, key_file=args.key_file,
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency, choices_file=args.choices_file, admin_token=args.admin_token,
+        network_fault_rate=args.network_fault_rate, network_faults=args.network_faults,
     )
 
 
@@ -107,12 +115,12 @@ def _announce(args: argparse.Namespace, sandbox: Any, tls: dict[str, Path]) -> N
 
 
 def _server_options(args: argparse.Namespace, settings: Any, tls: dict[str, Path]) -> dict[str, Any]:
-    from ..hardening import uvicorn_options
+    from ..hardening import WiredHttpTools, uvicorn_options
 
     options = uvicorn_options(settings)
     if args.http == "httptools":  # faster, without the guarded h11 protocol's head limit and timeout
         options = {k: v for k, v in options.items() if k not in ("http", "h11_max_incomplete_event_size")}
-        options["http"] = "httptools"
+        options["http"] = WiredHttpTools
     if tls:  # TLS through a gate that bounds and counts handshakes (see tlsgate)
         from ..tlsgate import tls_options
 

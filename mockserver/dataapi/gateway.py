@@ -1,5 +1,6 @@
 """Skatteetaten's API gateway, as every data API meets it, written once: the bearer-token check, content
-negotiation, the error body, scenario overrides, latency, faults and the concurrency limit.
+negotiation, the error body, scenario overrides, latency, faults (network faults too) and the concurrency
+limit.
 
 Each API (summertskattegrunnlag/, inntekt/, sistetilgjengeligeskatteoppgjoer/) describes itself with an
 `ApiSpec` and hands `serve` two plain functions: `check` validates the call's inputs (or raises the API's
@@ -22,10 +23,13 @@ from starlette.responses import Response
 from ..canned import CannedAnswer
 from ..environments import environment_of
 from ..maskinporten.tokens import InvalidToken, orgnr_of
+from ..netfaults import VALUES as NETWORK_FAULTS
+from ..netfaults import FaultResponse, NetworkFault, parse
 from ..representation import JSON, NotAcceptable, choose_media_type, render
 from ..sandbox import sandbox_of
 from ..services import Service
 from ..skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
+from ..wire import wire_of
 
 log = logging.getLogger("ske_sandbox")
 
@@ -79,30 +83,54 @@ def authenticate(request: Request, api: ApiSpec) -> Caller:
     return Caller(consumer, str(claims.get("client_id", "")), scopes, claims)
 
 
-def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float]:
-    """(error to answer, extra delay) from the Ske-Sandbox-Scenario header."""
+def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float, NetworkFault | None]:
+    """(error to answer, extra delay, network fault) from the Ske-Sandbox-Scenario header."""
     value = request.headers.get(SCENARIO_HEADER)
     if value is None:  # the pytest kit's `scenario()` forces answers without the header
         value = sandbox_of(request).scenarios.get(api.name)
     if value is None:
-        return None, 0.0
+        return None, 0.0, None
     value = value.strip()
     codes = {code: (status, melding) for code, status, melding in api.errors.table()}
     if value in codes:
         status, melding = codes[value]
-        return SkeError(value, status, f"{melding} (scenario)"), 0.0
+        return SkeError(value, status, f"{melding} (scenario)"), 0.0, None
     slow = _SLOW.fullmatch(value)
     if slow:
         ms, s = slow.groups()
-        return None, int(ms) / 1000 if ms is not None else float(s)
+        return None, int(ms) / 1000 if ms is not None else float(s), None
     if value == "503":
         return api.errors("backend", "Tjenesten er midlertidig utilgjengelig (scenario)", status="503",
-                          **{"Retry-After": "1"}), 0.0
+                          **{"Retry-After": "1"}), 0.0, None
     if value == "429":
-        return too_many(api), 0.0
+        return too_many(api), 0.0, None
+    fault = parse(value)
+    if fault is not None:
+        if fault.needs_wire and wire_of(request.scope) is None:
+            raise api.errors("invalid", f"{SCENARIO_HEADER} {value!r} trenger en ekte forbindelse: ske-sandbox "
+                             "serve, eller de ekte vertsnavnene i pytest-kittet")
+        return None, 0.0, fault
     known = ", ".join(sorted(codes))
     raise api.errors("invalid", f"Ukjent {SCENARIO_HEADER} {value!r}; bruk en av {known}, "
-                     f"slow:<n>ms (n < 10000) eller slow:<n>s (høyst {MAX_SLOW:.0f}), 503 eller 429")
+                     f"slow:<n>ms (n < 10000) eller slow:<n>s (høyst {MAX_SLOW:.0f}), 503, 429, "
+                     f"{NETWORK_FAULTS}")
+
+
+def _drawn_fault(request: Request) -> NetworkFault | None:
+    """The network fault `--network-fault-rate` draws for this call, if the server can act it out."""
+    value = sandbox_of(request).faults.network()
+    fault = parse(value) if value is not None else None
+    if fault is None or (fault.needs_wire and wire_of(request.scope) is None):
+        return None
+    return fault
+
+
+def _broken(request: Request, answer: Response, fault: NetworkFault | None, caller: Caller | None) -> Response:
+    """`answer`, or with a network fault the same answer broken on its way out, journaled as forced."""
+    if fault is None:
+        return answer
+    sandbox_of(request).journal.note(request, fault.value, caller, forced=True)
+    return FaultResponse(fault, answer)
 
 
 def too_many(api: ApiSpec) -> SkeError:
@@ -137,6 +165,7 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
     sandbox = sandbox_of(request)
     korrelasjonsid = str(uuid.uuid4())
     caller: Caller | None = None
+    fault: NetworkFault | None = None
     slot = None
     try:
         media, acceptable = choose_media_type(request.headers.get("accept")), True
@@ -146,7 +175,8 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
         caller = authenticate(request, api)
         if not acceptable:
             raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
-        forced, slow = _scenario(request, api)
+        forced, slow, fault = _scenario(request, api)
+        fault = fault or _drawn_fault(request)
         # a call is in flight for its whole duration, delays included
         slot = sandbox.faults.acquire(api.name, caller.consumer, request.scope.get("client"))
         if slot is None:
@@ -162,14 +192,15 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
         if sandbox.responder is not None:
             canned = sandbox.responder(api.name, request)
             if canned is not None:
-                return answer_canned(request, api, canned, media, korrelasjonsid, caller)
+                return _broken(request, answer_canned(request, api, canned, media, korrelasjonsid, caller), fault,
+                               caller)
         body = produce(request, query, media)
         sandbox.journal.note(request, "200", caller)
-        return render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
-                      headers={CORRELATION_HEADER: korrelasjonsid})
+        return _broken(request, render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
+                                       headers={CORRELATION_HEADER: korrelasjonsid}), fault, caller)
     except SkeError as err:
         sandbox.journal.note(request, err.kode, caller)
-        return error_response(err, media, korrelasjonsid)
+        return _broken(request, error_response(err, media, korrelasjonsid), fault, caller)
     except Exception:  # a sandbox bug must still answer in the API's own format
         log.exception("unexpected error in %s", api.name)
         return error_response(api.errors("unexpected"), media, korrelasjonsid)

@@ -10,8 +10,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..bodylimit import MAX_BODY
+from ..dataapi.gateway import SCENARIO_HEADER
 from ..environments import environment_of
+from ..netfaults import FaultResponse, NetworkFault, parse
 from ..sandbox import sandbox_of
+from ..wire import wire_of
 from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
 
@@ -47,9 +50,44 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
+def _network_fault(request: Request) -> NetworkFault | None:
+    """The network fault asked of this token call: the scenario header, or the kit's
+    `scenario(..., api="maskinporten")`. The token endpoint knows no other scenario value."""
+    value = request.headers.get(SCENARIO_HEADER)
+    if value is None:
+        value = sandbox_of(request).scenarios.get("maskinporten")
+    if value is None:
+        return None
+    fault = parse(value.strip())
+    if fault is None:
+        raise invalid_request(f"Unknown {SCENARIO_HEADER} {value.strip()[:40]!r}; the token endpoint takes reset, "
+                              "empty, truncated, malformed-chunk, trickle:<n>ms (n < 10000) or trickle:<n>s (at "
+                              "most 30)")
+    if fault.needs_wire and wire_of(request.scope) is None:
+        raise invalid_request(f"{SCENARIO_HEADER} {fault.value!r} needs a real connection: ske-sandbox serve, or "
+                              "the real hostnames under the pytest kit")
+    return fault
+
+
 async def token(request: Request) -> Response:
+    """A token for a valid grant; with a network fault, the same answer broken on its way out (the grant
+    is spent all the same, as when a real answer is lost)."""
     sandbox = sandbox_of(request)
     issuer = environment_of(request).issuer
+    try:
+        fault = _network_fault(request)
+    except GrantError as err:
+        sandbox.journal.note(request, err.code)
+        return err.response(issuer)
+    answer = await _token_answer(request, issuer)
+    if fault is None:
+        return answer
+    sandbox.journal.note(request, fault.value, forced=True)
+    return FaultResponse(fault, answer)
+
+
+async def _token_answer(request: Request, issuer: str) -> Response:
+    sandbox = sandbox_of(request)
     try:
         grant = sandbox.grants.validate(await _form(request), issuer)
     except GrantError as err:

@@ -16,6 +16,7 @@ from ..conformance.report import NonConformingRequests, paragraphs
 from ..environments import TEST, Environment
 from ..maskinporten.grant import GRANT_TYPE
 from ..maskinporten.registry import DemoClient, demo_client
+from ..netfaults import parse as parse_network_fault
 from ..services import DATA_API_NAMES
 from ..settings import Settings
 from .errors import API_OF_PREFIX, ERROR_CODES
@@ -127,16 +128,22 @@ class SandboxKit:
     @contextmanager
     def scenario(self, value: str, api: str | None = None) -> Iterator[None]:
         """Calls made inside the block answer `value` — a documented code (`SSG-008`, `IM-007`, `TD-004`, …),
-        `429`, `503` or `slow:<n>ms|<n>s` — exactly as if the scenario header had been sent. A code goes to
-        its own API; the others to `api`, or to all three data APIs."""
+        `429`, `503`, `slow:<n>ms|<n>s`, or a network fault (`reset`, `empty`, `truncated`,
+        `malformed-chunk`, `trickle:<n>ms|<n>s`) — exactly as if the scenario header had been sent. A code
+        goes to its own API; the others to `api`, or to all three data APIs. A network fault reaches a
+        client calling the real hostnames as the httpx (or requests) error a socket would give it;
+        `api="maskinporten"` breaks the token endpoint's answers instead."""
         prefix = value.split("-")[0]
+        if api == "maskinporten" and parse_network_fault(value) is None:
+            raise ValueError(f"the token endpoint takes only network faults (reset, truncated, …), not {value!r}")
         if value in ERROR_CODES:
             apis: tuple[str, ...] = (API_OF_PREFIX[prefix],)
-        elif value in ("429", "503") or value.startswith("slow:"):
+        elif value in ("429", "503") or value.startswith("slow:") or parse_network_fault(value) is not None:
             apis = (api,) if api else DATA_APIS
         else:
-            raise ValueError(f"unknown scenario {value!r}: use a documented code (e.g. SSG-008), 429, 503 or "
-                             "slow:<n>ms / slow:<n>s")
+            raise ValueError(f"unknown scenario {value!r}: use a documented code (e.g. SSG-008), 429, 503, "
+                             "slow:<n>ms / slow:<n>s, reset, empty, truncated, malformed-chunk or "
+                             "trickle:<n>ms / trickle:<n>s")
         previous = dict(self.sandbox.scenarios)
         self.sandbox.scenarios.update({a: value for a in apis})
         try:

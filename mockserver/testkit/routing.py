@@ -1,7 +1,8 @@
 """Calls to the real hostnames, from any httpx client (sync or async, created anywhere) and from `requests`,
 answered by the in-process app: no socket, no thread of our own, every other host untouched.
 
-httpx is routed with respx; `requests` with `responses` when both are installed.
+httpx is routed with respx; `requests` with `responses` when both are installed. The network faults
+(`reset`, `truncated`, …) reach either client as the error a socket would give it (wirefaults.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 import respx
 
 from ..environments import REAL_HOSTS
+from .wirefaults import MARK, WireEmulation, as_client_meets_it, requests_error
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2; plain httpx works the same here
     warnings.simplefilter("ignore")
@@ -37,8 +39,8 @@ class _Router(respx.MockRouter):
 class HostRouting:
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._sync = TestClient(app, raise_server_exceptions=False)
-        self._async = httpx.ASGITransport(app=app)
+        self._sync = TestClient(WireEmulation(app), raise_server_exceptions=False)
+        self._async = httpx.ASGITransport(app=WireEmulation(app))
         self._router: _Router | None = None
         self._requests_mock: Any = None
 
@@ -68,12 +70,12 @@ class HostRouting:
         answer = self._sync.request(request.method, str(request.url), headers=request.headers,
                                     content=request.read())
         # a fresh response: the test client's own one has already been read
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+        return as_client_meets_it(request, answer.status_code, answer.headers, answer.content)
 
     async def _forward_async(self, request: httpx.Request) -> httpx.Response:
         answer = await self._async.handle_async_request(request)
         content = await answer.aread()
-        return httpx.Response(answer.status_code, headers=answer.headers, content=content)
+        return as_client_meets_it(request, answer.status_code, answer.headers, content)
 
 
 def _route_requests(client: TestClient) -> Any:
@@ -88,6 +90,8 @@ def _route_requests(client: TestClient) -> Any:
     def callback(prepared: Any) -> tuple[int, dict[str, str], bytes]:
         body = prepared.body.encode() if isinstance(prepared.body, str) else (prepared.body or b"")
         answer = client.request(prepared.method, prepared.url, headers=dict(prepared.headers), content=body)
+        if MARK in answer.headers:
+            raise requests_error(answer.headers[MARK], answer.headers, answer.content)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-encoding")}
         return answer.status_code, headers, answer.content
 
