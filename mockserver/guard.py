@@ -46,6 +46,7 @@ GUARDED_PAGES: dict[str, frozenset[str]] = {
     "/prov": frozenset({"POST"}),  # runs the flow: uses a grant, shows the demo client's access token
     "/token": ALL,  # its samples are valid grants signed with the demo client's key
     "/datakalender": frozenset({"POST"}),  # moves the data calendar every client's answers follow
+    "/ny-person": frozenset({"POST"}),  # adds a person every client can look up
     LOGIN: ALL,  # Host and Origin only: these two need no token (see `check`)
     LOGOUT: ALL,
 }
@@ -57,6 +58,7 @@ PUBLIC_PAGES: dict[str, frozenset[str]] = {
     "/prov": frozenset({"GET", "HEAD"}),
     "/kontroll-api": frozenset({"GET", "HEAD"}),
     "/datakalender": frozenset({"GET", "HEAD"}),  # the date is in every page's footer anyway
+    "/ny-person": frozenset({"GET", "HEAD"}),  # the empty form
     "/static": frozenset({"GET", "HEAD"}),
 }
 

@@ -17,6 +17,7 @@ from .maskinporten.grant import GrantValidator
 from .maskinporten.keys import KeySet
 from .maskinporten.registry import Registry
 from .maskinporten.tokens import TokenIssuer
+from .population.personas import Persona, parse_persona
 from .population.world import Population
 from .rettighetspakker import load_pakker
 from .services import SERVICES
@@ -68,6 +69,21 @@ class Sandbox:
         """Back to the start date, which `--today` may have set outside the range a move accepts."""
         with self._moving:
             return self.population.move_to(self.start_today)
+
+    def add_persona(self, body: dict[str, Any]) -> tuple[Persona, bool, bool]:
+        """Add (or replace) a persona at runtime from the fields of a personas-file entry: (persona, replaced,
+        minted). Without `fnr`, a number nobody has is minted. PersonaError (or PersonaLimitError) when the
+        entry, its household or the limits refuse it."""
+        population = self.population
+        minted = "fnr" not in body
+        if minted:  # a presenter adding someone during a demo needs no number of their own
+            key = f"{population.runtime_personas()}:{sorted(body.items())!r}"
+            body = {**body, "fnr": population.unused_number(key)}
+        persona = parse_persona(body, "persona")
+        replaced = persona.fnr in population.personas
+        population.add_persona(persona)
+        self.caches.clear()  # cached answers were made from the people as they were
+        return persona, replaced, minted
 
     def reset(self) -> None:
         """Forget per-process state: used jtis, the journal, forced scenarios, fault sequence, in-flight counts

@@ -19,7 +19,7 @@ from ..clock import CalendarError, DataCalendar
 from ..disconnect import run_while_connected
 from ..jsonbody import BodyError, read_json
 from ..maskinporten.registry import demo_client
-from ..population.personas import PersonaError, PersonaLimitError, parse_persona
+from ..population.personas import PersonaError, PersonaLimitError
 from ..population.timeline import what_follows
 from ..resources import contracts_dir
 from ..sandbox import population_of, sandbox_of
@@ -97,18 +97,14 @@ async def add_persona(request: Request) -> Response:
         return problem(exc.status, exc.message)
     if not isinstance(body, dict):
         return problem(422, "body must be a JSON object with the fields of a personas file entry")
-    population = sandbox_of(request).population
     try:
-        persona = parse_persona(body, "persona")
-        replaced = persona.fnr in population.personas
-        population.add_persona(persona)
-        sandbox_of(request).caches.clear()  # cached answers were made from the people as they were
+        persona, replaced, minted = sandbox_of(request).add_persona(body)
     except PersonaLimitError as exc:
         return problem(409, str(exc), limit=exc.limit)
     except PersonaError as exc:
         return problem(422, str(exc))
-    return JSONResponse({"fnr": persona.fnr, "replaced": replaced, "person": f"/person/{persona.fnr}"},
-                        status_code=201)
+    return JSONResponse({"fnr": persona.fnr, "replaced": replaced, "minted": minted,
+                         "person": f"/person/{persona.fnr}"}, status_code=201)
 
 
 def _clock_facts(request: Request, calendar: DataCalendar) -> JSONResponse:

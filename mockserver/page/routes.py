@@ -25,7 +25,7 @@ from ..control.routes import OPENAPI
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..resources import contracts_dir
 from ..sandbox import population_of, sandbox_of
-from . import calendar, journal_view
+from . import calendar, journal_view, newperson
 from .chart import kr
 from .client import SandboxClient
 from .inspector import inspect
@@ -192,7 +192,20 @@ async def data_calendar(request: Request) -> Response:
                    latest=LATEST_TODAY)
 
 
-SIGN_IN_TARGETS = ("/journal", "/token", "/prov", "/datakalender")
+async def new_person(request: Request) -> Response:
+    """A form for a presenter; a POST (guarded) adds the person with a minted number and shows their page."""
+    form: dict[str, str] = {}
+    error = ""
+    if request.method == "POST":
+        form = await _form(request)
+        fnr, error = newperson.add(sandbox_of(request), form)
+        if fnr is not None:
+            return RedirectResponse(f"/person/{fnr}", status_code=303)
+    return _render(request, "newperson.html", status=422 if error else 200, error=error, form=form,
+                   archetypes=newperson.archetypes())
+
+
+SIGN_IN_TARGETS = ("/journal", "/token", "/prov", "/datakalender", "/ny-person")
 
 
 async def sign_in(request: Request) -> Response:
@@ -230,6 +243,7 @@ routes = [
     Route("/journal/tom", journal_clear, methods=["POST"]),
     Route("/kontroll-api", control_api),
     Route("/datakalender", data_calendar, methods=["GET", "POST"]),
+    Route("/ny-person", new_person, methods=["GET", "POST"]),
     Route(guard.LOGIN, sign_in, methods=["GET", "POST"]),
     Route(guard.LOGOUT, sign_out, methods=["POST"]),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..choices import Choices
 from ..clock import DataCalendar
-from ..identifiers import parse_person_number
+from ..identifiers import individual_range, make_person_number, parse_person_number
 from ..months import iter_months
 from .life import FIRST_MONTH, Life, Month, build_life
 from .personas import Persona, PersonaError, PersonaLimitError, household_problem, load_personas, persona_years
@@ -86,6 +86,17 @@ class Population:
                 self.personas[persona.fnr] = previous
             self._life.cache_clear()
             raise PersonaError(f"persona {persona.fnr} cannot be built: {exc}") from exc
+
+    def unused_number(self, key: str) -> str:
+        """A valid synthetic fødselsnummer nobody in this sandbox has, drawn from `key` (and the seed), so the
+        same posts in the same order mint the same numbers."""
+        rng = random.Random(f"{self.seed}:minted:{key}")
+        while True:
+            born = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(365 * 60))
+            low, high = individual_range(born.year)
+            fnr = make_person_number(born, rng.randint(low, high))
+            if fnr is not None and fnr not in self.personas and self.index_of(fnr) is None:
+                return fnr
 
     def runtime_personas(self) -> int:
         """How many personas were added or replaced since the start."""
