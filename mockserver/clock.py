@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from .months import Month, add_months, next_month
+
 
 @dataclass
 class Clock:
@@ -79,18 +81,13 @@ class DataCalendar:
 
     def month_available(self, year: int, month: int) -> bool:
         """a-ordningen data for a month are complete on the 10th of the next month."""
-        nxt_year, nxt_month = (year + 1, 1) if month == 12 else (year, month + 1)
+        nxt_year, nxt_month = next_month((year, month))
         return self.today >= dt.date(nxt_year, nxt_month, 10)
 
-    def last_available_month(self) -> tuple[int, int]:
-        y, m = self.today.year, self.today.month
-        for _ in range(3):
-            m -= 1
-            if m == 0:
-                y, m = y - 1, 12
-            if self.month_available(y, m):
-                return y, m
-        raise AssertionError("unreachable: a month two back is always complete")
+    def last_available_month(self) -> Month:
+        """Last month if today is the 10th or later, else the month before it."""
+        last = add_months((self.today.year, self.today.month), -1)
+        return last if self.month_available(*last) else add_months(last, -1)
 
 
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z; JWT times beyond it are refused, not converted
