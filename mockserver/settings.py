@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .clock import Clock
 from .netfaults import DEFAULT_DRAWN
-from .population.world import DEFAULT_SIZE
+from .population import DEFAULT_SIZE
 
 
 @dataclass

@@ -14,13 +14,13 @@ from ..choices import Choices
 from ..clock import DataCalendar
 from ..identifiers import individual_range, make_person_number, parse_person_number
 from ..months import iter_months
+from . import DEFAULT_SIZE
 from .life import FIRST_MONTH, Life, Month, build_life
 from .personas import Persona, PersonaError, PersonaLimitError, household_problem, load_personas, persona_years
 from .reports import month_reports
 from .settlement import ajourhold, grunnlag, settlement_date, submission_date
 from .slots import NumberIndex
 
-DEFAULT_SIZE = 5000
 MAX_RUNTIME_PERSONAS = 1000  # added through the control API; each is at most the body limit (16 KiB)
 MARRIED_SHARE = 0.45
 # Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
