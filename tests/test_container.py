@@ -29,6 +29,8 @@ BASE_PYTHON = (3, 11)  # Debian bookworm's python3: the host-built wheels must b
 CACHE = Path(os.environ.get("SKE_SANDBOX_CACHE", "/var/tmp/ske-sandbox"))
 FNR = "15838512671"  # a curated persona with a settled 2024
 
+pytestmark = pytest.mark.container
+
 
 def _run(cmd: list[str], timeout: float = 300, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
@@ -180,8 +182,6 @@ def real_hosts_network(podman: str, image: str,
 PROBE = """
 import json, subprocess, time, uuid
 import httpx, jwt
-
-pytestmark = pytest.mark.container
 
 CA, ISSUER = "/ca/ca.pem", "https://test.maskinporten.no/"
 SSG = "https://summertskattegrunnlag.api.skatteetaten-test.no/v2/oppgjoer/kommuneboligsosialeformaal/2024/"
