@@ -23,7 +23,7 @@ from .securityheaders import SecurityHeaders
 from .services import DATA_APIS, SERVICES, of_path
 from .settings import Settings
 
-__all__ = ["Sandbox", "create_app"]
+__all__ = ["Sandbox", "SandboxApp", "create_app"]
 
 
 # A data API's unknown-URL answer, by path prefix: its own 404 code, not the sandbox's.
@@ -38,16 +38,22 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "not_found", "path": request.url.path}, status_code=404)
 
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
+class SandboxApp(Starlette):
+    """The application with its sandbox at hand (`app.sandbox`, also `app.state.sandbox`)."""
+
+    sandbox: Sandbox
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp:
     """Build the sandbox app. `overrides` are Settings fields, e.g. create_app(seed=7, population=100)."""
     settings = settings or Settings(**overrides)
-    app = Starlette(routes=[
-        *page.routes,
+    app = SandboxApp(routes=[  # the services first: their calls are the hot path, and routes match in order
         *(Mount(service.prefix, routes=import_module(service.routes).routes) for service in SERVICES),
         Mount("/__sandbox", routes=control.routes),
+        *page.routes,
     ], exception_handlers={404: not_found}, middleware=[
         # the guard after RealHosts, so it judges the path a real host name is routed to
         Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
         Middleware(BodyLimit)])
-    app.state.sandbox = Sandbox(settings)
+    app.sandbox = app.state.sandbox = Sandbox(settings)
     return app

@@ -84,6 +84,10 @@ def form_fields(form: dict[str, str]) -> dict[str, str]:
     return out
 
 
+# made once: json.dumps builds an encoder per call, and the journal sizes every call's entry
+_SIZER = json.JSONEncoder(default=str, separators=(",", ":"), check_circular=False)
+
+
 def size_of(entry: dict[str, Any]) -> int:
     """About how many bytes an entry takes as JSON; exact enough to bound the journal's total."""
-    return len(json.dumps(entry, default=str, separators=(",", ":")))
+    return len(_SIZER.encode(entry))

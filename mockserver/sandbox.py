@@ -98,8 +98,9 @@ class Sandbox:
 
 
 def sandbox_of(request: Any) -> Sandbox:
-    """The sandbox serving `request` (a Starlette Request, or anything with `.app`)."""
-    sandbox: Sandbox = request.app.state.sandbox
+    """The sandbox serving `request` (a Starlette Request, or anything with `.app`). A plain attribute of the
+    app (`SandboxApp`), not `app.state`: handlers ask several times per call, and State's look-up is slower."""
+    sandbox: Sandbox = request.app.sandbox
     return sandbox
 
 
