@@ -34,6 +34,7 @@ class Config:
     summertskattegrunnlag: str = "https://summertskattegrunnlag.api.skatteetaten-test.no/v2"
     inntekt: str = "https://inntekt.api.skatteetaten-test.no/v1"
     sistetilgjengelige: str = "https://sistetilgjengeligeskatteoppgjoer.api.skatteetaten-test.no/v1"
+    skatteoppgjoerhendelser: str = "https://skatteoppgjoerhendelser.api.skatteetaten-test.no/v1"
 
 
 class ServiceError(Exception):
