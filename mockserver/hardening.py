@@ -114,18 +114,107 @@ class GuardedH11(H11Protocol):
 
 
 class WiredHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol (`serve --http httptools`), offering the wire as GuardedH11 does."""
+    """uvicorn's httptools protocol (`serve --http httptools`) with the limits GuardedH11 keeps, and the wire.
+
+    llhttp has no limit on a request head, so the bytes that arrive while a head is incomplete are counted
+    here: past `max_head` the answer is 431 and the connection closes, so a 64 MB header costs at most one
+    read beyond the limit. The count takes whole reads: a read that ends one request's body and begins a
+    pipelined one's head counts toward the head (clients rarely pipeline; they never do past 64 KiB).
+    """
+
+    max_head = MAX_HEAD
+    head_timeout = HEAD_TIMEOUT
+    max_connections = MAX_CONNECTIONS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = wired(self.app, self)
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._last = self.loop.time()
+        self._in_head = False  # a message has begun and its headers are not complete
+        self._head_bytes = 0
+        self._in_message = False
+        super().connection_made(transport)
+        self._arm_head_timer()
+        if len(self.connections) > self.max_connections:
+            self._shed_idle()
 
-def uvicorn_options(settings: Any = None) -> dict[str, Any]:
-    """uvicorn Config keyword arguments for the limits above. Raises the open-files soft limit as it goes."""
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._last = self.loop.time()
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():  # this read began or continued a head
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head:
+                self._send_431()
+
+    def on_message_begin(self) -> None:
+        self._in_message = self._in_head = True
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        self._last = self.loop.time()
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self._in_message:
+            self._arm_head_timer()
+
+    def _send_431(self) -> None:
+        body = f"Request head over {self.max_head} bytes".encode()
+        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                             b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
+                             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.transport.close()
+
+    def _idle(self) -> bool:
+        return not self._in_message and (self.cycle is None or self.cycle.response_complete)
+
+    def _shed_idle(self) -> None:
+        excess = len(self.connections) - int(self.max_connections * 0.9)
+        idle = sorted((c for c in self.connections if c is not self and isinstance(c, GuardedH11 | WiredHttpTools)
+                       and c._idle()), key=lambda c: c._last)
+        for other in idle[:excess]:
+            other.transport.close()
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if (not self._in_message or self._in_head) and not self.transport.is_closing():
+            self.transport.close()
+
+
+PARSERS = {"h11": GuardedH11, "httptools": WiredHttpTools}
+
+
+def uvicorn_options(settings: Any = None, http: str = "h11") -> dict[str, Any]:
+    """uvicorn Config keyword arguments for the limits above, on either parser (both keep them). Raises the
+    open-files soft limit as it goes."""
     files = raise_open_files_limit()
     connections = max(16, min(MAX_CONNECTIONS, files - FD_RESERVE))
-    protocol = type("GuardedH11", (GuardedH11,), {"max_connections": connections})
+    base = PARSERS[http]
+    protocol = type(base.__name__, (base,), {"max_connections": connections})
     return {
         "http": protocol,
         "h11_max_incomplete_event_size": MAX_HEAD,

@@ -309,13 +309,19 @@ def test_conformance_reads_a_guarded_journal_with_the_token(capsys, monkeypatch)
         assert cli.main(["conformance", "--url", base]) == 0
 
 
-def test_serve_can_trade_the_head_limit_for_speed(monkeypatch):
+def test_both_parsers_keep_the_limits_and_the_fast_one_is_the_default(monkeypatch):
     import uvicorn
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    from mockserver.hardening import GuardedH11, WiredHttpTools
+
     seen = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.update(config=self.config))
-    assert cli.main(["serve", "--port", "0", "--population", "20", "--http", "httptools"]) == 0
-    assert issubclass(seen["config"].http, HttpToolsProtocol) and seen["config"].timeout_keep_alive == 5
     assert cli.main(["serve", "--port", "0", "--population", "20"]) == 0
-    assert seen["config"].http.max_head == 64 * 1024  # the default keeps the guarded h11 protocol
+    default = seen["config"].http
+    assert issubclass(default, WiredHttpTools) and issubclass(default, HttpToolsProtocol)
+    assert cli.main(["serve", "--port", "0", "--population", "20", "--http", "h11"]) == 0
+    assert issubclass(seen["config"].http, GuardedH11)
+    for protocol in (default, seen["config"].http):
+        assert protocol.max_head == 64 * 1024 and protocol.head_timeout == 10 and protocol.max_connections <= 1000
+    assert seen["config"].timeout_keep_alive == 5
