@@ -110,6 +110,11 @@ def error_codes(api: str, status: int) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def is_token_operation(api: str, template: str, method: str) -> bool:
+    """Whether the operation is Maskinporten's token endpoint, whose refusals carry MP codes."""
+    return _OPERATION.get(api) == (template, method.lower()) and api not in DATA_APIS
+
+
 def documented_codes(api: str, template: str | None = None, method: str = "get") -> dict[int, list[str]]:
     """Every status an operation documents, with the codes documented for it (for Maskinporten's token
     endpoint, the MP codes of contracts/README.md). Without `template`: the API's one client operation."""
@@ -118,7 +123,7 @@ def documented_codes(api: str, template: str | None = None, method: str = "get")
         op, token = operation(api), api in _OPERATION
     else:
         op = doc["paths"][template][method.lower()]
-        token = _OPERATION.get(api) == (template, method.lower())
+        token = is_token_operation(api, template, method)
     out: dict[int, list[str]] = {}
     for status, response in op.get("responses", {}).items():
         if not status.isdigit():

@@ -21,7 +21,7 @@ from typing import Any
 from .. import contractschema
 from ..configfiles import ConfigError, Location, load, where
 from ..representation import NotAcceptable, choose_media_type
-from ..services import BY_NAME, SERVICES, Service
+from ..services import SERVICES, Service
 from .operations import operation_of, operations
 
 SCHEMA = "requirements"
@@ -65,7 +65,7 @@ def _outcomes_of(service: Service, method: str, template: str) -> tuple[Outcome,
         out += [Outcome(m.split("/")[-1], f"a 200 answer in {m}") for m in media]
     for status in sorted(s for s in codes if s >= 400):
         out.append(Outcome(str(status), f"answered {status}"))
-    if not service.is_data_api and codes.get(400):
+    if contractschema.is_token_operation(service.name, template, method):
         out.append(Outcome(REFUSED, "the grant refused (any MP code)"))
     seen = {o.id for o in out}
     for status in sorted(codes):
@@ -101,7 +101,7 @@ def outcomes_met(entry: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, ...
             pass
     if isinstance(status, int) and status >= 400:
         ids.append(str(status))
-        if status == 400 and not BY_NAME[service].is_data_api:
+        if status == 400 and contractschema.is_token_operation(service, op.template, op.method):
             ids.append(REFUSED)
     if isinstance(outcome, str) and outcome != str(status):
         ids.append(outcome)
