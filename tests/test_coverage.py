@@ -278,3 +278,12 @@ def test_requirements_file_is_valid_json_schema():
 
     schema = json.loads((Path(coverage.__file__).parent.parent / "schemas" / "requirements.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_report_json_matches_the_control_documents_schema(partial_run):
+    import jsonschema
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "mockserver" / "control" / "openapi.yaml").read_text())
+    ok = doc["paths"]["/__sandbox/report"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator(ok).validate(partial_run.get("/__sandbox/report").json())

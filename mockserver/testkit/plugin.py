@@ -14,6 +14,10 @@ Configuration: override the `ske_sandbox_settings` fixture, or set in pytest's i
 `ske_sandbox_environment` (test or prod). `ske_sandbox_shared` is the same kit built once per session
 (state reset for every test), for suites of hundreds of tests.
 
+At the end of a session that used the kit, a summary says which documented outcomes the calls met (see
+conformance/coverage.py); `--ske-sandbox-require-file FILE` (or `ske_sandbox_require_file`) fails the
+session when an outcome the file requires was never met.
+
 Nothing heavy is imported until a fixture is used, so installing the package never slows other suites.
 """
 
