@@ -175,6 +175,15 @@ def test_coverage_command_exits_2_on_a_bad_requirement_file(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.subprocess
+def test_serve_stops_on_a_bad_requirement_file(tmp_path):
+    path = tmp_path / "req.yaml"
+    path.write_text(BAD_FILES[1][1])
+    run = cli("serve", "--port", "0", "--population", "50", "--require-file", str(path))
+    assert run.returncode == 2
+    assert f"{path}:3: require.inntekt[0].outcome: 'SSG-008' is not a documented outcome" in run.stderr
+
+
 # --- the commands against a running server ---------------------------------------------------------------
 
 @pytest.mark.subprocess
