@@ -272,6 +272,18 @@ def test_the_plugin_summary_without_requirements_passes_and_is_absent_when_the_k
     assert plain.ret == 0 and "ske-sandbox outcome coverage" not in plain.stdout.str()
 
 
+def test_a_required_outcome_fails_a_session_that_never_used_the_kit_but_not_a_collection(pytester):
+    pytester.makepyfile(test_other="def test_plain():\n    assert True\n")
+    pytester.makefile(".yaml", require=REQUIRE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--ske-sandbox-require-file=require.yaml")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*the session fails: required outcomes never met: summertskattegrunnlag 200, "
+                                 "inntekt 503*"])
+    collected = pytester.runpytest("-p", "no:cacheprovider", "--collect-only",
+                                   "--ske-sandbox-require-file=require.yaml")
+    assert collected.ret == 0 and "ske-sandbox outcome coverage" not in collected.stdout.str()
+
+
 def test_the_plugin_ini_option_and_a_bad_file_is_a_usage_error(pytester):
     pytester.makepyfile(test_client=SUITE)
     pytester.makefile(".yaml", require="require:\n  inntekt:\n    - {outcome: SSG-008, why: x}\n")

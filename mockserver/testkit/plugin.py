@@ -81,13 +81,18 @@ def _tally(kit: SandboxKit, config: pytest.Config) -> None:
     tally.add(kit.sandbox.journal.entries())
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    tally = config.stash.get(TALLY, None)
-    if tally is None:  # the kit was not used
-        return
-    from ..conformance.coverage import compact, coverage
+def _judged(config: pytest.Config) -> bool:
+    """Whether the session ran tests whose calls a requirement file can be held to (not --collect-only)."""
+    return not config.option.collectonly
 
-    cov = coverage(tally, config.stash.get(REQUIREMENTS, None))
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    tally, requirements = config.stash.get(TALLY, None), config.stash.get(REQUIREMENTS, None)
+    if tally is None and (requirements is None or not _judged(config)):  # the kit was not used
+        return
+    from ..conformance.coverage import Tally, compact, coverage
+
+    cov = coverage(tally or Tally(), requirements)
     terminalreporter.write_sep("-", "ske-sandbox outcome coverage")
     terminalreporter.write_line(compact(cov))
     if cov.missing:
@@ -99,7 +104,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A required outcome never met fails an otherwise green session."""
     requirements = session.config.stash.get(REQUIREMENTS, None)
-    if requirements is None or exitstatus != 0:
+    if requirements is None or exitstatus != 0 or not _judged(session.config):
         return
     from ..conformance.coverage import Tally, coverage
 
