@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cov = coverage.of_entries(entries, requirements)
     if args.junit:
-        args.junit.write_bytes(as_junit([], cov))
+        args.junit.write_bytes(as_junit(None, cov))
     if args.github and cov.missing:
         print("\n".join(github_coverage(cov)))
     print(coverage.table(cov))
