@@ -110,6 +110,40 @@ def error_codes(api: str, status: int) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def is_token_operation(api: str, template: str, method: str) -> bool:
+    """Whether the operation is Maskinporten's token endpoint, whose refusals carry MP codes."""
+    return _OPERATION.get(api) == (template, method.lower()) and api not in DATA_APIS
+
+
+def documented_codes(api: str, template: str | None = None, method: str = "get") -> dict[int, list[str]]:
+    """Every status an operation documents, with the codes documented for it (for Maskinporten's token
+    endpoint, the MP codes of contracts/README.md). Without `template`: the API's one client operation."""
+    doc = contract(api)
+    if template is None:
+        op, token = operation(api), api in _OPERATION
+    else:
+        op = doc["paths"][template][method.lower()]
+        token = is_token_operation(api, template, method)
+    out: dict[int, list[str]] = {}
+    for status, response in op.get("responses", {}).items():
+        if not status.isdigit():
+            continue
+        if token and status == "400":
+            out[400] = sorted({code for code, _ in maskinporten_errors()})
+            continue
+        described = resolve(doc, response["$ref"]) if "$ref" in response else response
+        out[int(status)] = list(dict.fromkeys(_CODE_IN_TEXT.findall(described.get("description", ""))))
+    return out
+
+
+def success_media_types(api: str, template: str, method: str = "get") -> list[str]:
+    """The media types an operation's 200 answer comes in."""
+    doc = contract(api)
+    response = doc["paths"][template][method.lower()].get("responses", {}).get("200", {})
+    described = resolve(doc, response["$ref"]) if "$ref" in response else response
+    return list(described.get("content", {}))
+
+
 @lru_cache(maxsize=1)
 def maskinporten_errors() -> tuple[tuple[str, str], ...]:
     """(MP code, OAuth `error`) pairs from the error table in contracts/README.md."""

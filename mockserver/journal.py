@@ -32,6 +32,9 @@ from .services import BY_NAME, split_path
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
 MAX_ENTRIES = 1000
 MAX_BYTES = 2 * 1024 * 1024  # all entries together, as JSON; ~3000 ordinary entries would fit
+# What can force an answer (an entry's `forced_by`): the scenario header or the kit's scenario(), a canned
+# answer (the kit's answer(), `serve --responses generated`), a `--fault-rate` roll, a network fault.
+FORCED_BY = ("scenario", "answer", "fault-rate", "network-fault")
 
 
 def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -71,18 +74,33 @@ class Journal:
         self._size, self._max_bytes, self._bytes = size, max_bytes, 0
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
+        self._example = 0  # raised by new_example(); the Retry-After check pairs calls of one example only
 
-    def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False) -> None:
-        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling;
-        `forced` when the sandbox broke the answer on purpose (a network fault)."""
+    def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False,
+             by: str | None = None) -> None:
+        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling.
+        `forced` when the sandbox was told to give this answer, `by` what told it (FORCED_BY; a network
+        fault when not said), so the verdict never holds the answer's status against the client."""
         request.state.journal_outcome = (outcome, caller)
         if forced:
-            request.state.journal_forced = True
+            request.state.journal_forced = by or "network-fault"
+
+    @staticmethod
+    def delayed(request: Any, by: str, seconds: float) -> None:
+        """The answer was held back on purpose (a slow scenario, `--latency`); its status is still the call's."""
+        request.state.journal_delayed = {"by": by, "seconds": round(seconds, 3)}
+
+    def new_example(self) -> None:
+        """Calls from here on are a new example: an earlier answer's Retry-After no longer binds them."""
+        with self._lock:
+            self._example += 1
 
     def add(self, entry: dict[str, Any]) -> None:
         size = size_of(entry)
         with self._lock:
             entry["seq"] = next(self._seq)
+            if self._example:
+                entry["example"] = self._example
             self._entries.append((entry, size))
             self._bytes += size
             while len(self._entries) > self._size or (self._bytes > self._max_bytes and len(self._entries) > 1):
@@ -204,9 +222,12 @@ class Recorder:
             entry["outcome"] = outcome or kode
         elif outcome is None:  # discovery, JWKS: no code of their own
             entry["outcome"] = str(answer["status"])
-        if state.get("journal_forced"):  # a network fault: no status at all when no head went out
-            entry["forced"] = True
+        forced_by = state.get("journal_forced")
+        if forced_by:  # a network fault may leave no status at all: no head went out
+            entry["forced"], entry["forced_by"] = True, forced_by
             entry["status"] = answer["status"] if answer.get("started") else None
+        if state.get("journal_delayed"):
+            entry["delayed"] = state["journal_delayed"]
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
         sandbox.journal.add(entry)

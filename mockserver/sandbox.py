@@ -50,6 +50,7 @@ class Sandbox:
         self.scenarios: dict[str, str] = {}  # api name -> forced scenario value (set by the pytest kit)
         # (api name, request) -> CannedAnswer | None: answers instead of the personas (see canned.py)
         self.responder: Responder | None = None
+        self.requirements = _requirements(settings)  # what GET /__sandbox/report holds the journal to
 
     def base_urls(self) -> dict[str, str]:
         return {s.name: s.sandbox_url(self.settings.base_url) for s in SERVICES}
@@ -95,6 +96,14 @@ class Sandbox:
         self.faults.reset()
         self.population.forget_runtime_personas()
         self.restore_today()
+
+
+def _requirements(settings: Settings) -> Any:
+    if settings.require_file is None:
+        return None
+    from .conformance.coverage import load_requirements  # reads every contract: only when asked for
+
+    return load_requirements(settings.require_file)
 
 
 def sandbox_of(request: Any) -> Sandbox:

@@ -29,6 +29,7 @@ class Settings:
     network_faults: tuple[str, ...] = DEFAULT_DRAWN  # what that rate draws from, as scenario values
     enforce_concurrency: bool = False
     admin_token: str | None = None  # when set, the control API (/__sandbox/*) wants it
+    require_file: Path | None = None  # outcomes GET /__sandbox/report holds the journal to (coverage.py)
     clock: Clock = field(default_factory=Clock)
 
     @property

@@ -1,4 +1,4 @@
-"""`ske-sandbox` command line: serve, conformance, verify, demo-client, people, person, client new, ids, ca.
+"""`ske-sandbox` command line: serve, conformance, coverage, verify, demo-client, people, person, client new, ids, ca.
 
 One module per command; each adds its parser with `register(sub)` and sets `run`, which returns the exit code.
 """
@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import ca, client, conformance, demo_client, ids, people, serve, verify
+from . import ca, client, conformance, coverage, demo_client, ids, people, serve, verify
 
-COMMANDS = (serve, conformance, verify, demo_client, people, client, ids, ca)
+COMMANDS = (serve, conformance, coverage, verify, demo_client, people, client, ids, ca)
 
 
 def build_parser() -> argparse.ArgumentParser:

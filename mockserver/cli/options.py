@@ -126,6 +126,11 @@ def url_option(p: argparse.ArgumentParser, help: str, default: str | None = None
     p.add_argument("--url", default=default, help=help)
 
 
+def github_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--github", action="store_true",
+                   help="also print GitHub Actions annotations (`::error title=…::…`), one per failure")
+
+
 def world_options(p: argparse.ArgumentParser) -> None:
     """The synthetic world: its seed, data calendar, size and extra personas."""
     p.add_argument("--seed", type=int, default=env("SEED", "1"),

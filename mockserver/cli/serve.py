@@ -51,6 +51,8 @@ def register(sub: Any) -> None:
                    help="answer data-API calls from the synthetic people (default), or with seeded, "
                         "contract-valid generated variants (same seed and request, same body)")
     p.add_argument("--log-level", default="warning", choices=LOG_LEVELS, help="server log level (default warning)")
+    opt.file_option(p, "require", help="requirement file (YAML) of outcomes GET /__sandbox/report holds the "
+                    "journal to, as `coverage --require-file`", env_name="REQUIRE_FILE")
     opt.file_option(p, "ready", help="write the address, port and base URLs as JSON here once the server answers")
     p.add_argument("--http", choices=("h11", "httptools"), default="httptools",
                    help="HTTP parser: httptools (default, llhttp) or h11 (pure Python, about 1.5x the CPU per "
@@ -97,6 +99,7 @@ def _settings(args: argparse.Namespace, public: str) -> Any:
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency, choices_file=args.choices_file, admin_token=args.admin_token,
         network_fault_rate=args.network_fault_rate, network_faults=args.network_faults,
+        require_file=args.require_file,
     )
 
 

@@ -21,7 +21,9 @@ from .operations import Operation, Parameter, operations
 
 SCOPES = {service.name: service.scopes for service in DATA_APIS}
 FORM = "application/x-www-form-urlencoded"
-# Statuses that say the request itself was at fault, whatever the static checks found.
+# Statuses that say the request itself was at fault, whatever the static checks found -- unless the sandbox
+# was told to give the answer (the entry is `forced`: a scenario, a canned answer, a fault): then only the
+# request is judged, never the status it was forced to meet.
 REQUEST_FAULTS = {400, 401, 406}
 
 
@@ -43,7 +45,7 @@ def check(entry: dict[str, Any]) -> list[str]:
     else:
         problems += _headers(service, entry.get("headers", {}))
     status = entry.get("status")
-    if status in REQUEST_FAULTS and not problems:
+    if status in REQUEST_FAULTS and not problems and not entry.get("forced"):
         answer = f"{entry.get('outcome') or status}: {entry.get('melding') or ''}".strip()
         problems.append(f"the service refused the request ({status} {answer})")
     return problems
@@ -203,19 +205,24 @@ def grant_problems(header: dict[str, Any], claims: dict[str, Any], issuer: str, 
 
 
 def retry_problems(entries: list[dict[str, Any]]) -> dict[int, str]:
-    """A call sent to an API sooner than its last 429 or 503 answer's Retry-After allowed; by entry seq."""
+    """A call sent to an API sooner than its last 429 or 503 answer's Retry-After allowed; by entry seq.
+
+    Only calls of one example are paired (an entry's `example`, raised by the kit when a test enters
+    `answer()`/`scenario()` or calls `new_example()`): a Retry-After binds until the sandbox is told to
+    answer something else."""
     out: dict[int, str] = {}
-    waits: dict[str, tuple[float, float, int]] = {}  # service -> (when, seconds, status)
+    waits: dict[tuple[int, str], tuple[float, float, int]] = {}  # (example, service) -> (when, seconds, status)
     for e in entries:
-        service, t = e.get("service"), e.get("t")
-        if t is None or service is None:
+        api, t = e.get("service"), e.get("t")
+        if t is None or api is None:
             continue
+        service = (e.get("example", 0), api)
         if service in waits:
             when, seconds, status = waits.pop(service)
             gap = t - when
             if gap < seconds:
                 out[e["seq"]] = (f"sent {gap:.2f} s after a {status} answer that said Retry-After: {seconds:g}; "
-                                 f"wait at least {seconds:g} s before calling {service} again")
+                                 f"wait at least {seconds:g} s before calling {api} again")
         retry = e.get("retry_after")
         if e.get("status") in (429, 503) and retry:
             try:

@@ -82,3 +82,15 @@ def operations(service: str) -> tuple[Operation, ...]:
             out.append(Operation(service, method.upper(), template, op.get("operationId", template),
                                  tuple(params), _regex(template)))
     return tuple(out)
+
+
+def operation_of(service: str, method: str, path: str) -> Operation | None:
+    """The contract operation a journaled call (service, method, service-relative path) was made to."""
+    known = BY_NAME.get(service)
+    if known is None or not path.startswith(known.base_path + "/"):
+        return None
+    relative = path[len(known.base_path):]
+    for o in operations(service):
+        if o.method == method and o.match(relative) is not None:
+            return o
+    return None

@@ -31,6 +31,14 @@ def junit(entries: list[dict[str, Any]], path: Path, suite: str = "ske-sandbox c
     """One test case per request; a failure for each that did not conform."""
     bad = [e for e in entries if not e.get("conforms")]
     root = ET.Element("testsuites", tests=str(len(entries)), failures=str(len(bad)))
+    junit_suite(root, entries, suite)
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def junit_suite(root: ET.Element, entries: list[dict[str, Any]], suite: str = "ske-sandbox conformance") -> None:
+    """The `testsuite` of the requests under `root`."""
+    bad = [e for e in entries if not e.get("conforms")]
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(entries)), failures=str(len(bad)), errors="0")
     for e in entries:
         case = ET.SubElement(ts, "testcase", classname=f"ske-sandbox.{e.get('service')}", name=title(e))
@@ -38,5 +46,3 @@ def junit(entries: list[dict[str, Any]], path: Path, suite: str = "ske-sandbox c
             failure = ET.SubElement(case, "failure", message="; ".join(e.get("problems") or []),
                                     type="NonConformingRequest")
             failure.text = paragraph(e)
-    ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

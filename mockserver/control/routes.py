@@ -59,6 +59,31 @@ async def journal(request: Request) -> Response:
     return answer or Response(status_code=499)
 
 
+REPORT_FORMATS = {"json": "application/json", "junit": "application/xml; charset=utf-8",
+                  "markdown": "text/markdown; charset=utf-8"}
+
+
+async def report(request: Request) -> Response:
+    """Conformance and coverage together (conformance/verdict.py), for a CI job that has only curl. The
+    journal is bounded, and the work runs in a thread that gives up when the caller leaves."""
+    fmt = request.query_params.get("format", "json")
+    if fmt not in REPORT_FORMATS:
+        return problem(400, f"format must be one of {', '.join(REPORT_FORMATS)}", formats=list(REPORT_FORMATS))
+    sb = sandbox_of(request)
+
+    def build(checkpoint: Callable[[], None]) -> Response:
+        from ..conformance import coverage, verdict
+
+        entries = sb.journal.entries(checkpoint)
+        cov = coverage.of_entries(entries, sb.requirements)
+        if fmt == "json":
+            return JSONResponse(verdict.as_json(entries, cov))
+        body = verdict.as_junit(entries, cov) if fmt == "junit" else verdict.as_markdown(entries, cov)
+        return Response(body, media_type=REPORT_FORMATS[fmt])
+
+    return await run_while_connected(request, build) or Response(status_code=499)
+
+
 async def reset(request: Request) -> Response:
     sandbox_of(request).reset()
     return JSONResponse({"reset": True})
@@ -165,6 +190,7 @@ routes = [
     Route("/health", health),
     Route("/info", info),
     Route("/journal", journal, methods=["GET", "DELETE"]),
+    Route("/report", report),
     Route("/reset", reset, methods=["POST"]),
     Route("/demo-client", demo),
     Route("/people", people),

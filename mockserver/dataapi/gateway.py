@@ -129,7 +129,7 @@ def _broken(request: Request, answer: Response, fault: NetworkFault | None, call
     """`answer`, or with a network fault the same answer broken on its way out, journaled as forced."""
     if fault is None:
         return answer
-    sandbox_of(request).journal.note(request, fault.value, caller, forced=True)
+    sandbox_of(request).journal.note(request, fault.value, caller, forced=True, by="network-fault")
     return FaultResponse(fault, answer)
 
 
@@ -145,9 +145,9 @@ def answer_canned(request: Request, api: ApiSpec, canned: CannedAnswer, media: s
     if canned.status >= 400:
         err = SkeError(str(canned.body.get("kode", "")), canned.status, str(canned.body.get("melding", "")),
                        dict(canned.headers))
-        journal.note(request, err.kode, caller)
+        journal.note(request, err.kode, caller, forced=True, by="answer")
         return error_response(err, media, korrelasjonsid)
-    journal.note(request, str(canned.status), caller)
+    journal.note(request, str(canned.status), caller, forced=True, by="answer")
     return render(canned.body, media, status=canned.status, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
                   headers={**canned.headers, CORRELATION_HEADER: korrelasjonsid})
 
@@ -166,6 +166,7 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
     korrelasjonsid = str(uuid.uuid4())
     caller: Caller | None = None
     fault: NetworkFault | None = None
+    forced_by: str | None = None  # set where the sandbox, not the call, chooses the answer
     slot = None
     try:
         media, acceptable = choose_media_type(request.headers.get("accept")), True
@@ -183,10 +184,13 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
             raise too_many(api)
         delay = slow + sandbox.faults.delay()
         if delay:
+            sandbox.journal.delayed(request, "scenario" if slow else "latency", delay)
             await asyncio.sleep(delay)
         if forced is not None:
+            forced_by = "scenario"
             raise forced
         if sandbox.faults.roll():
+            forced_by = "fault-rate"
             raise api.errors("backend", "Uventet feil i baksystem (tilfeldig feil, --fault-rate)")
         query = check(request, caller)
         if sandbox.responder is not None:
@@ -199,7 +203,7 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
         return _broken(request, render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
                                        headers={CORRELATION_HEADER: korrelasjonsid}), fault, caller)
     except SkeError as err:
-        sandbox.journal.note(request, err.kode, caller)
+        sandbox.journal.note(request, err.kode, caller, forced=forced_by is not None, by=forced_by)
         return _broken(request, error_response(err, media, korrelasjonsid), fault, caller)
     except Exception:  # a sandbox bug must still answer in the API's own format
         log.exception("unexpected error in %s", api.name)

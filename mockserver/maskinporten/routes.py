@@ -82,7 +82,7 @@ async def token(request: Request) -> Response:
     answer = await _token_answer(request, issuer)
     if fault is None:
         return answer
-    sandbox.journal.note(request, fault.value, forced=True)
+    sandbox.journal.note(request, fault.value, forced=True, by="network-fault")
     return FaultResponse(fault, answer)
 
 

@@ -145,6 +145,7 @@ class SandboxKit:
                              "slow:<n>ms / slow:<n>s, reset, empty, truncated, malformed-chunk or "
                              "trickle:<n>ms / trickle:<n>s")
         previous = dict(self.sandbox.scenarios)
+        self.new_example()
         self.sandbox.scenarios.update({a: value for a in apis})
         try:
             yield
@@ -174,6 +175,7 @@ class SandboxKit:
                 return canned
             return previous(name, request) if previous else None
 
+        self.new_example()
         self.sandbox.responder = responder
         try:
             yield
@@ -181,13 +183,21 @@ class SandboxKit:
             self.sandbox.responder = previous
 
     # --- what the client did --------------------------------------------------------------------------
+    def new_example(self) -> None:
+        """Start a new example within one test (a Hypothesis example, a loop over cases): a Retry-After
+        answered before no longer binds the calls after. Entering `scenario()` or `answer()` does this
+        too, since the sandbox is then told to answer something else; each test starts fresh anyway."""
+        self.sandbox.journal.new_example()
+
     @property
     def journal(self) -> list[dict[str, Any]]:
         """Every call the client made to the faked services this test, oldest first, with its verdict."""
         return self.sandbox.journal.entries()
 
     def assert_requests_conform(self) -> None:
-        """Fail, one readable paragraph per request, if any request broke its contract."""
+        """Fail, one readable paragraph per request, if any request broke its contract. An answer the test
+        forced (`scenario()`, `answer()`, the scenario header, a fault) is never held against the request;
+        the request itself (path, query, headers, grant) still is."""
         bad = [e for e in self.journal if not e["conforms"]]
         if bad:
             raise NonConformingRequests(paragraphs(bad))
