@@ -126,10 +126,10 @@ class SandboxKit:
     def scenario(self, value: str, api: str | None = None) -> Iterator[None]:
         """Calls made inside the block answer `value` — a documented code (`SSG-008`, `IM-007`, `TD-004`, …),
         `429`, `503` or `slow:<n>ms|<n>s` — exactly as if the scenario header had been sent. A code goes to
-        its own API; the others to `api`, or to all three data APIs."""
+        its own API (an FA code to both feeds); the others to `api`, or to every data API."""
         prefix = value.split("-")[0]
         if value in ERROR_CODES:
-            apis: tuple[str, ...] = (API_OF_PREFIX[prefix],)
+            apis: tuple[str, ...] = API_OF_PREFIX[prefix]
         elif value in ("429", "503") or value.startswith("slow:"):
             apis = (api,) if api else DATA_APIS
         else:
