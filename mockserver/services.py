@@ -8,7 +8,7 @@ only and sits low in the layers: it imports the rooms' error catalogues (plain t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .hendelser.errors import FA
 from .inntekt.errors import IM
@@ -33,6 +33,7 @@ class Service:
     errors: ErrorCatalogue | None = None  # Skatteetaten's documented codes, for the data APIs
     xml_root: str = ""
     xml_namespace: str = ""
+    xml_items: Mapping[str, str] = field(default_factory=dict)  # a top-level list's element name, if not its own
     rettighetspakke: bool = False  # its paths name a rettighetspakke, which filters what it answers
 
     @property
@@ -86,20 +87,21 @@ SISTETILGJENGELIGESKATTEOPPGJOER = Service(
 )
 # The event feeds: no scope of their own (the data APIs' scopes open them) and one code list, FA, for both.
 HENDELSER_NAMESPACE = "urn:no:skatteetaten:datasamarbeid:hendelser:v1"
+HENDELSE_ITEMS = {"hendelser": "hendelse"}  # one <hendelse> per event, as the published XML has it
 SKATTEOPPGJOERHENDELSER = Service(
     name="skatteoppgjoerhendelser", title="Skatteoppgjør hendelser", short_title="Skatteoppgjør hendelser",
     hosts={"test": "skatteoppgjoerhendelser.api.skatteetaten-test.no",
            "prod": "skatteoppgjoerhendelser.api.skatteetaten.no"},
     base_path="/v1", routes="mockserver.skatteoppgjoerhendelser.routes",
     scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}), errors=FA,
-    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE,
+    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
 )
 INNTEKTHENDELSER = Service(
     name="inntekthendelser", title="Inntekt hendelser", short_title="Inntekt hendelser",
     hosts={"test": "inntekthendelser.api.skatteetaten-test.no", "prod": "inntekthendelser.api.skatteetaten.no"},
     base_path="/v1", routes="mockserver.inntekthendelser.routes",
     scopes=frozenset({SCOPE_INNTEKT}), errors=FA,
-    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE,
+    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
 )
 
 SERVICES: tuple[Service, ...] = (MASKINPORTEN, SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER,

@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, serve, unknown_url
 from ..population.world import Population
-from ..representation import XML, to_xml
 from ..sandbox import sandbox_of
 from .feed import MAX_ANTALL, MAX_SEKVENSNUMMER, Schedule, first_slot, page, sekvensnummer
 
@@ -46,12 +45,9 @@ def feed_routes(api: ApiSpec, schedule_of: Callable[[Population], Schedule]) -> 
         return PageQuery(_number(api, request, "fraSekvensnummer", 0, MAX_SEKVENSNUMMER),
                          _number(api, request, "antall", 1, MAX_ANTALL))
 
-    def produce_page(request: Request, q: PageQuery, media: str) -> bytes | dict[str, Any]:
+    def produce_page(request: Request, q: PageQuery, media: str) -> dict[str, Any]:
         population = sandbox_of(request).population
-        items = page(schedule_of(population), q.fra, q.antall, population.calendar.today)
-        if media == XML:  # one <hendelse> per item, as Skatteetaten's published XML has it
-            return to_xml(api.xml_root, api.xml_namespace, {"hendelse": items})
-        return {"hendelser": items}
+        return {"hendelser": page(schedule_of(population), q.fra, q.antall, population.calendar.today)}
 
     def check_start(request: Request, caller: Caller) -> dt.date | None:
         value = request.query_params.get("dato")

@@ -44,7 +44,7 @@ class DrawnResponse:
         """The body on the wire, rendered as the sandbox renders it (XML root and namespace included)."""
         if self.media == XML:
             root, namespace = contractschema.xml_name(self.api, self.status)
-            return to_xml(root, namespace, self.body)
+            return to_xml(root, namespace, self.body, contractschema.xml_items(self.api, self.status))
         return encode_json(self.body)
 
 
