@@ -116,13 +116,15 @@ def test_token_accept_and_url_errors_carry_fa_codes(ske_sandbox, http):
     assert (r.status_code, r.json()["kode"]) == (406, "FA-006")
     r = http.get(INNTEKT + "/slutt")
     assert (r.status_code, r.json()["kode"]) == (404, "FA-002")
+    for method in ("POST", "DELETE", "TRACE"):  # the feed's own paths are there, for GET only
+        r = http.request(method, INNTEKT + "/start")
+        assert (r.status_code, r.headers["allow"], r.json()["kode"]) == (405, "GET", "FA-002")
     with httpx.Client() as client:  # a token for Inntekt only does not open the skatteoppgjør feed
         token = ske_sandbox.token(["skatteetaten:inntekt"], real_hosts=True)
         client.headers["Authorization"] = f"Bearer {token}"
         assert client.get(INNTEKT, params={"fraSekvensnummer": 1, "antall": 1}).status_code == 200
         r = client.get(OPPGJOER, params={"fraSekvensnummer": 1, "antall": 1})
         assert (r.status_code, r.json()["kode"]) == (401, "FA-003")
-    ske_sandbox.journal  # noqa: B018 - the calls are journalled like any data API call
     assert {e["service"] for e in ske_sandbox.journal} >= {"skatteoppgjoerhendelser", "inntekthendelser"}
 
 

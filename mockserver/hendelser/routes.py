@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,9 @@ from starlette.routing import Route
 
 from ..dataapi import ApiSpec, Caller, serve, unknown_url
 from ..population.world import Population
+from ..representation import JSON, NotAcceptable, choose_media_type
 from ..sandbox import sandbox_of
+from ..skatteetaten_errors import error_response
 from .feed import MAX_ANTALL, MAX_SEKVENSNUMMER, Schedule, first_slot, page, sekvensnummer
 
 _NUMBER = re.compile(r"[0-9]{1,19}", re.ASCII)
@@ -76,8 +78,24 @@ def feed_routes(api: ApiSpec, schedule_of: Callable[[Population], Schedule]) -> 
     async def start(request: Request) -> Response:
         return await serve(request, api, check_start, produce_start)
 
+    other = [m for m in ALL_METHODS if m != "GET"]
     return [
         Route("/v1/hendelser", hendelser, methods=["GET"]),
         Route("/v1/hendelser/start", start, methods=["GET"]),
+        Route("/v1/hendelser", wrong_method(api), methods=other),
+        Route("/v1/hendelser/start", wrong_method(api), methods=other),
         Route("/{rest:path}", unknown_url(api), methods=ALL_METHODS),
     ]
+
+
+def wrong_method(api: ApiSpec) -> Callable[[Request], Awaitable[Response]]:
+    """405 with `Allow: GET` on the feeds' own paths (no FA code is about methods: FA-002 goes with it)."""
+    async def endpoint(request: Request) -> Response:
+        try:
+            media = choose_media_type(request.headers.get("accept"))
+        except NotAcceptable:
+            media = JSON
+        return error_response(api.errors("unknown_url", f"{request.method} støttes ikke for {request.url.path}; "
+                                         "bruk GET", status="405", Allow="GET"), media)
+
+    return endpoint

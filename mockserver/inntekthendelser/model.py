@@ -14,16 +14,20 @@ import random
 from bisect import bisect_left
 from collections.abc import Iterator
 
+from ..caching import Bounded
 from ..hendelser.feed import BlockCache, Hendelse, People, schedule_of, timestamp
 from ..months import Month, add_months, month_text
 from ..population.life import FIRST_MONTH
-from ..population.reports import month_reports
+from ..population.reports import has_reports
 from ..population.world import Population
 
 COMPLETE_DAY = 10  # a month's reports are complete on the 10th of the next month (clock.DataCalendar)
 CORRECTION_SHARE = 0.03  # of positions, per month, whose month gets a second event a month later
 DAY_START = dt.timedelta(hours=6)
 DAY_SPAN_US = 12 * 3600 * 10**6  # a block's events spread over 06:00–18:00 UTC
+# (position, year) → months with reports, so reading month after month builds each life once a year; bounded,
+# about 100 bytes an entry
+YEAR_MASKS = 250_000
 
 
 def month_of(block: int) -> Month:
@@ -45,6 +49,7 @@ class InntektSchedule:
     def __init__(self, people: People) -> None:
         self.people = people
         self.corrections = BlockCache(24)
+        self.masks = Bounded(YEAR_MASKS)
 
     @property
     def block_size(self) -> int:
@@ -78,16 +83,26 @@ class InntektSchedule:
             block, pos = block + 1, 0
 
     def _event(self, block: int, pos: int, month: Month) -> Hendelse | None:
-        fnr = self.people.fnr(pos % self.people.stride)
-        if fnr is None:
-            return None
-        population = self.people.population
-        life = population.lookup(fnr)
-        if life is None or not month_reports(life, month, population.choices):
+        position = pos % self.people.stride
+        fnr = self.people.fnr(position)
+        if fnr is None or not self._reported(position, fnr, month):
             return None
         moment = dt.datetime.combine(registered_on(block), dt.time()) + DAY_START + dt.timedelta(
             microseconds=DAY_SPAN_US * pos // self.block_size)
         return Hendelse(fnr, month_text(month), moment, None, timestamp(moment))
+
+    def _reported(self, position: int, fnr: str, month: Month) -> bool:
+        population = self.people.population
+        if fnr in population.personas:  # a persona can be replaced at runtime: never remembered
+            life = population.lookup(fnr)
+            return life is not None and has_reports(life, month)
+        key = (position, month[0])
+        mask = self.masks.get(key)
+        if mask is None:
+            life = population.lookup(fnr)
+            mask = 0 if life is None else sum(1 << m for m in range(12) if has_reports(life, (month[0], m + 1)))
+            self.masks.put(key, mask)
+        return bool(mask >> (month[1] - 1) & 1)
 
     def first_slot_on(self, day: dt.date) -> int:
         return block_on(day) * self.block_size
