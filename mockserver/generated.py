@@ -106,7 +106,8 @@ FEED_GAP = 20  # the largest step between two generated sequence numbers
 
 def _feed_page(rng: random.Random, item: dict[str, Any], fra: int, antall: int) -> list[dict[str, Any]]:
     """Up to `antall` events from `fra` on, their sequence numbers rising with gaps as a feed's do."""
-    items, number = [], fra
+    items: list[dict[str, Any]] = []
+    number = fra
     for _ in range(rng.randint(0, min(antall, variants.MAX_ITEMS))):
         number += rng.randint(0, FEED_GAP) if items else 0
         if number > MAX_SEKVENSNUMMER:
