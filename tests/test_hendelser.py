@@ -15,6 +15,7 @@ from mockserver import contractschema, localca
 from mockserver.clock import DataCalendar
 from mockserver.environments import REAL_HOSTS
 from mockserver.months import iter_months
+from mockserver.page.tryit import scenario_choices
 from mockserver.population.life import FIRST_MONTH
 from mockserver.population.settlement import settlement_date
 from mockserver.services import INNTEKTHENDELSER, SKATTEOPPGJOERHENDELSER
@@ -254,3 +255,9 @@ def test_the_registry_entries_reach_routing_certificates_and_contracts():
         assert dict(service.xml_items) == contractschema.xml_items(service.name)
         assert contractschema.xml_name(service.name) == (service.xml_root, service.xml_namespace)
         assert not service.rettighetspakke
+
+
+def test_the_pages_error_picker_offers_only_codes_of_services_its_flow_calls():
+    offered = {choice.value.split(":", 1)[1] for _, choices in scenario_choices() for choice in choices}
+    assert "SSG-011" in offered and "TD-004" in offered
+    assert not any(code.startswith("FA-") for code in offered)  # the flow never reads a feed
