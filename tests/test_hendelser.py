@@ -14,7 +14,7 @@ from test_kit_routing import sync_token
 from mockserver import contractschema, localca
 from mockserver.clock import DataCalendar
 from mockserver.environments import REAL_HOSTS
-from mockserver.months import iter_months
+from mockserver.months import add_months, iter_months, month_text, parse_month
 from mockserver.page.tryit import scenario_choices
 from mockserver.population.life import FIRST_MONTH
 from mockserver.population.settlement import settlement_date
@@ -75,7 +75,7 @@ def test_a_page_in_json_and_in_xml_carries_the_same_events(http, url):
 
 
 @pytest.mark.parametrize("url", [OPPGJOER, INNTEKT])
-def test_sequence_numbers_rise_with_gaps_and_so_does_registreringstidspunkt(http, url):
+def test_sequence_numbers_rise_with_gaps_and_so_does_registreringstidspunkt(ske_sandbox, http, url):
     items = page(http, url, 1)
     numbers = [i["sekvensnummer"] for i in items]
     assert numbers[:1] == [1] and numbers == sorted(set(numbers))
@@ -83,6 +83,7 @@ def test_sequence_numbers_rise_with_gaps_and_so_does_registreringstidspunkt(http
     assert 11 in steps and max(steps) > 11  # the documented step, and gaps
     times = [i["registreringstidspunkt"] for i in items]
     assert times == sorted(times)
+    ske_sandbox.assert_requests_conform()  # the calls a following client makes are what the contract wants
 
 
 @pytest.mark.parametrize(("url", "params", "status", "kode"), [
@@ -203,12 +204,16 @@ def test_the_inntekt_feed_is_the_worlds_reported_months_and_some_corrections():
     items = whole_feed(http, INNTEKT, 500)
     got = [(i["identifikator"], i["gjelderPeriode"]) for i in items]
     assert set(got) == expected
-    seen, corrections = set(), 0
+    first: dict[tuple[str, str], str] = {}
+    corrections = 0
     for pair, item in zip(got, items, strict=True):
-        if pair in seen:  # a correction comes after the month's first event, on a later day
+        day = item["registreringstidspunkt"][:10]
+        if pair in first:  # a correction: the same month again, on a later day
             corrections += 1
-            assert item["registreringstidspunkt"] > f"{pair[1]}-31"
-        seen.add(pair)
+            assert day > first[pair]
+        else:  # the month's first event comes on the 10th of the next month
+            assert day == month_text(add_months(parse_month(pair[1]), 1)) + "-10"
+            first[pair] = day
     assert 0 < corrections < 0.1 * len(got)
 
 
