@@ -4,14 +4,17 @@ JSON and XML, refusing bad input with FA codes, and telling the same story as th
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from kit_helpers import PAKKE, kit
 from test_kit_routing import sync_token
 
-from mockserver import contractschema, localca
+from mockserver import contractschema, control, localca, services
 from mockserver.clock import DataCalendar
 from mockserver.environments import REAL_HOSTS
 from mockserver.months import add_months, iter_months, month_text, parse_month
@@ -19,6 +22,7 @@ from mockserver.page.tryit import scenario_choices
 from mockserver.population.life import FIRST_MONTH
 from mockserver.population.settlement import settlement_date
 from mockserver.services import INNTEKTHENDELSER, SKATTEOPPGJOERHENDELSER
+from mockserver.testkit import ERROR_CODES
 
 OPPGJOER = "https://skatteoppgjoerhendelser.api.skatteetaten-test.no/v1/hendelser"
 INNTEKT = "https://inntekthendelser.api.skatteetaten-test.no/v1/hendelser"
@@ -266,3 +270,11 @@ def test_the_pages_error_picker_offers_only_codes_of_services_its_flow_calls():
     offered = {choice.value.split(":", 1)[1] for _, choices in scenario_choices() for choice in choices}
     assert "SSG-011" in offered and "TD-004" in offered
     assert not any(code.startswith("FA-") for code in offered)  # the flow never reads a feed
+
+
+def test_the_control_document_names_the_feeds_in_the_journal_and_the_scenario_header():
+    doc = yaml.safe_load((Path(control.__file__).parent / "openapi.yaml").read_text())
+    schemas, parameters = doc["components"]["schemas"], doc["components"]["parameters"]
+    assert schemas["JournalEntry"]["properties"]["service"]["enum"] == list(services.NAMES)
+    pattern = parameters["SkeSandboxScenario"]["schema"]["pattern"]
+    assert all(re.fullmatch(pattern, code) for code in ERROR_CODES)
