@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from hypothesis import given, settings
 from kit_helpers import PAKKE, kit
 from test_kit_routing import sync_token
 
-from mockserver import contractschema, control, localca, services
+from mockserver import contractschema, control, localca, services, variants
 from mockserver.clock import DataCalendar
 from mockserver.environments import REAL_HOSTS
 from mockserver.months import add_months, iter_months, month_text, parse_month
@@ -23,6 +24,7 @@ from mockserver.population.life import FIRST_MONTH
 from mockserver.population.settlement import settlement_date
 from mockserver.services import INNTEKTHENDELSER, SKATTEOPPGJOERHENDELSER
 from mockserver.testkit import ERROR_CODES
+from mockserver.testkit.strategies import responses
 
 OPPGJOER = "https://skatteoppgjoerhendelser.api.skatteetaten-test.no/v1/hendelser"
 INNTEKT = "https://inntekthendelser.api.skatteetaten-test.no/v1/hendelser"
@@ -278,3 +280,21 @@ def test_the_control_document_names_the_feeds_in_the_journal_and_the_scenario_he
     assert schemas["JournalEntry"]["properties"]["service"]["enum"] == list(services.NAMES)
     pattern = parameters["SkeSandboxScenario"]["schema"]["pattern"]
     assert all(re.fullmatch(pattern, code) for code in ERROR_CODES)
+
+
+DRAWN_BOX = kit(population=20)
+
+
+@settings(max_examples=20, deadline=None, database=None, derandomize=True)
+@given(drawn=responses("inntekthendelser", 200, media="xml"))
+def test_a_drawn_page_renders_and_is_answered_as_the_feed_renders_its_own(drawn):
+    root = ET.fromstring(drawn.content())
+    items = [e.tag for e in root if e.tag != NS + variants.UNKNOWN_FIELD]  # an unknown field, for tolerance
+    assert items == [NS + "hendelse"] * len(drawn.body["hendelser"])
+    http = _client(DRAWN_BOX)
+    before = http.get(INNTEKT + "/start", params={"dato": "2025-06-10"}).json()
+    with DRAWN_BOX.answer("inntekthendelser", drawn):
+        r = http.get(INNTEKT, params={"fraSekvensnummer": 1, "antall": 5}, headers={"Accept": "application/xml"})
+        assert r.content == drawn.content()
+        # the start number still comes from the world: a drawn page is not a start answer
+        assert http.get(INNTEKT + "/start", params={"dato": "2025-06-10"}).json() == before

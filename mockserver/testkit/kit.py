@@ -153,15 +153,19 @@ class SandboxKit:
                 with ske_sandbox_shared.answer("inntekt", drawn):
                     my_client.inntekter(fnr)
         """
+        from .. import contractschema
         from ..canned import CannedAnswer
+        from ..generated import GeneratedResponder
 
         if api not in DATA_APIS:
             raise ValueError(f"answer() serves the data APIs {', '.join(DATA_APIS)}, not {api!r}")
         canned = drawn if isinstance(drawn, CannedAnswer) else CannedAnswer.from_drawn(drawn)
         previous = self.sandbox.responder
 
+        main = contractschema.templates(api)[0]  # a feed's page of events, not its start number
+
         def responder(name: str, request: Any) -> CannedAnswer | None:
-            if name == api:
+            if name == api and GeneratedResponder.template(api, request) == main:
                 return canned
             return previous(name, request) if previous else None
 

@@ -121,7 +121,8 @@ def _one_status(api: str, status: int, media: str) -> SearchStrategy[DrawnRespon
 
 def responses(api: str, status: int | str = 200, media: str = "json") -> SearchStrategy[DrawnResponse]:
     """Contract-valid answers of `api` ("summertskattegrunnlag", "inntekt",
-    "sistetilgjengeligeskatteoppgjoer", "maskinporten") at `status`: a number (200, 404, …), "error"
+    "sistetilgjengeligeskatteoppgjoer", "maskinporten", or a feed's page of events: "skatteoppgjoerhendelser",
+    "inntekthendelser") at `status`: a number (200, 404, …), "error"
     (any documented error status, each with its documented codes) or "any"; media "json" or "xml"."""
     if api not in contractschema.APIS:
         raise contractschema.UnknownApi(f"unknown API {api!r}; expected one of {', '.join(contractschema.APIS)}")
