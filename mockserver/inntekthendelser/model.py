@@ -25,9 +25,9 @@ COMPLETE_DAY = 10  # a month's reports are complete on the 10th of the next mont
 CORRECTION_SHARE = 0.03  # of positions, per month, whose month gets a second event a month later
 DAY_START = dt.timedelta(hours=6)
 DAY_SPAN_US = 12 * 3600 * 10**6  # a block's events spread over 06:00–18:00 UTC
-# (position, year) → months with reports, so reading month after month builds each life once a year; bounded,
-# about 100 bytes an entry
-YEAR_MASKS = 250_000
+# (position, year) → months with reports, so reading month after month builds each life once a year; bounded
+# (about 200 bytes an entry: 20 MB at most)
+YEAR_MASKS = 100_000
 
 
 def month_of(block: int) -> Month:
