@@ -64,18 +64,26 @@ def to_json_schema(node: Any, doc: dict[str, Any]) -> Any:
     return out
 
 
-def operation(api: str) -> dict[str, Any]:
+def operation(api: str, template: str | None = None) -> dict[str, Any]:
+    """The GET of `template`, or the API's main operation: the first path of its contract (an event feed's
+    page of events comes before its start number)."""
     doc = contract(api)
+    if template is not None:
+        return doc["paths"][template]["get"]
     if api in _OPERATION:
         path, method = _OPERATION[api]
         return doc["paths"][path][method]
-    (item,) = doc["paths"].values()
-    return item["get"]
+    return next(iter(doc["paths"].values()))["get"]
 
 
-def _response(api: str, status: int) -> dict[str, Any]:
+def templates(api: str) -> list[str]:
+    """The contract's paths with a GET, relative to its base path."""
+    return [t for t, item in contract(api)["paths"].items() if "get" in item]
+
+
+def _response(api: str, status: int, template: str | None = None) -> dict[str, Any]:
     doc = contract(api)
-    responses = operation(api)["responses"]
+    responses = operation(api, template)["responses"]
     response = responses.get(str(status))
     if response is None:
         raise UnknownApi(f"{api} documents no status {status}; documented: {', '.join(responses)}")
@@ -91,8 +99,9 @@ def error_statuses(api: str) -> list[int]:
     return [s for s in statuses(api) if s >= 400]
 
 
-def response_schema(api: str, status: int = 200, media: str = "application/json") -> dict[str, Any]:
-    content = _response(api, status).get("content", {})
+def response_schema(api: str, status: int = 200, media: str = "application/json",
+                    template: str | None = None) -> dict[str, Any]:
+    content = _response(api, status, template).get("content", {})
     if media not in content:
         raise UnknownApi(f"{api} {status} has no {media} body; it has {', '.join(content) or 'none'}")
     return to_json_schema(content[media]["schema"], contract(api))
@@ -153,6 +162,16 @@ def maskinporten_errors() -> tuple[tuple[str, str], ...]:
 
 def response_headers(api: str, status: int) -> list[str]:
     return list(_response(api, status).get("headers", {}))
+
+
+def xml_items(api: str, status: int = 200) -> dict[str, str]:
+    """Top-level lists whose XML elements the contract names otherwise than the field (`xml.name`)."""
+    doc = contract(api)
+    content = _response(api, status).get("content", {})
+    raw = content.get("application/xml", content.get("application/json", {})).get("schema", {})
+    node = resolve(doc, raw["$ref"]) if "$ref" in raw else raw
+    return {name: prop["xml"]["name"] for name, prop in node.get("properties", {}).items()
+            if prop.get("type") == "array" and "name" in prop.get("xml", {})}
 
 
 def xml_name(api: str, status: int = 200) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from starlette.requests import Request
 
 from . import contractschema, variants
 from .canned import CannedAnswer
+from .hendelser.feed import MAX_SEKVENSNUMMER
 from .months import month_text, months_between, parse_month
 from .sandbox import population_of
 
@@ -100,9 +101,31 @@ def _months(request: Request) -> list[str]:
     return [month_text(m) for m in months_between(fra, til)]
 
 
-def hints_for(api: str, request: Request) -> dict[str, Hint]:
+FEED_GAP = 20  # the largest step between two generated sequence numbers
+
+
+def _feed_page(rng: random.Random, item: dict[str, Any], fra: int, antall: int) -> list[dict[str, Any]]:
+    """Up to `antall` events from `fra` on, their sequence numbers rising with gaps as a feed's do."""
+    items: list[dict[str, Any]] = []
+    number = fra
+    for _ in range(rng.randint(0, min(antall, variants.MAX_ITEMS))):
+        number += rng.randint(0, FEED_GAP) if items else 0
+        if number > MAX_SEKVENSNUMMER:
+            break
+        items.append(instance(item, rng, {"sekvensnummer": max(number, 1)}))
+        number += 1
+    return items
+
+
+def hints_for(api: str, request: Request, template: str = "", schema: dict[str, Any] | None = None) -> dict[str, Hint]:
     """The request's own values, where the contract's answer repeats them."""
     p = request.path_params
+    if template == "/hendelser" and schema is not None:  # an event feed's page
+        q = request.query_params  # validated by the route already
+        item, fra, antall = schema["properties"]["hendelser"]["items"], int(q["fraSekvensnummer"]), int(q["antall"])
+        return {"hendelser": lambda rng: _feed_page(rng, item, fra, antall)}
+    if template == "/hendelser/start":
+        return {}
     hints: dict[str, Hint] = {"personidentifikator": p.get("personidentifikator")}
     if api == "summertskattegrunnlag":
         hints |= {"inntektsaar": p["inntektsaar"], "stadie": p["stadie"]}
@@ -121,16 +144,27 @@ class GeneratedResponder:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.schemas = {api: variants.refine(contractschema.response_schema(api, 200))
-                        for api in contractschema.DATA_APIS}
+        self.schemas = {(api, template): variants.refine(contractschema.response_schema(api, 200, template=template))
+                        for api in contractschema.DATA_APIS for template in contractschema.templates(api)}
+
+    @staticmethod
+    def template(api: str, request: Request) -> str:
+        """The contract path a call was routed to. Only the feeds have several, and theirs have no parameters,
+        so the longest one the path ends with is it."""
+        found = contractschema.templates(api)
+        if len(found) == 1:
+            return found[0]
+        return max((t for t in found if request.url.path.endswith(t)), key=len, default=found[0])
 
     def body(self, api: str, request: Request) -> dict[str, Any]:
         query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
         rng = random.Random(f"{self.seed}|{api}|{request.url.path}|{query}")  # str seeds hash the same everywhere
-        return instance(self.schemas[api], rng, hints_for(api, request))
+        template = self.template(api, request)
+        schema = self.schemas[api, template]
+        return instance(schema, rng, hints_for(api, request, template, schema))
 
     def __call__(self, api: str, request: Request) -> CannedAnswer | None:
-        if api not in self.schemas:
+        if api not in contractschema.DATA_APIS:
             return None
         return CannedAnswer(200, self.body(api, request))
 

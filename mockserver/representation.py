@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -81,10 +82,12 @@ def _add(parent: ET.Element, name: str, value: Any) -> None:
         child.text = _XML_INVALID.sub("\ufffd", str(value))
 
 
-def to_xml(root: str, namespace: str, body: dict[str, Any]) -> bytes:
+def to_xml(root: str, namespace: str, body: dict[str, Any], items: Mapping[str, str] | None = None) -> bytes:
+    """`items` names the repeated elements of a top-level list where they are not named after the field
+    (an event feed's `hendelser` are `<hendelse>` elements)."""
     element = ET.Element(root, xmlns=namespace)
     for key, value in body.items():
-        _add(element, key, value)
+        _add(element, (items or {}).get(key, key), value)
     return ET.tostring(element, encoding="utf-8", xml_declaration=True)
 
 
@@ -92,8 +95,9 @@ def encode_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def encode(body: dict[str, Any], media_type: str, *, xml_root: str, xml_namespace: str) -> bytes:
-    return to_xml(xml_root, xml_namespace, body) if media_type == XML else encode_json(body)
+def encode(body: dict[str, Any], media_type: str, *, xml_root: str, xml_namespace: str,
+           xml_items: Mapping[str, str] | None = None) -> bytes:
+    return to_xml(xml_root, xml_namespace, body, xml_items) if media_type == XML else encode_json(body)
 
 
 def render(
@@ -104,10 +108,11 @@ def render(
     xml_root: str,
     xml_namespace: str,
     headers: dict[str, str] | None = None,
+    xml_items: Mapping[str, str] | None = None,
 ) -> Response:
     """`body` is a dict, or bytes already encoded in `media_type` (a cached answer)."""
     if not isinstance(body, bytes):
-        body = encode(body, media_type, xml_root=xml_root, xml_namespace=xml_namespace)
+        body = encode(body, media_type, xml_root=xml_root, xml_namespace=xml_namespace, xml_items=xml_items)
     if media_type == XML:
         return Response(body, status, headers=headers, media_type="application/xml; charset=utf-8")
     return Response(body, status, headers=headers, media_type=JSON)

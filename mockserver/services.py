@@ -8,8 +8,9 @@ only and sits low in the layers: it imports the rooms' error catalogues (plain t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .hendelser.errors import FA
 from .inntekt.errors import IM
 from .sistetilgjengeligeskatteoppgjoer.errors import TD
 from .skatteetaten_errors import ErrorCatalogue
@@ -32,6 +33,7 @@ class Service:
     errors: ErrorCatalogue | None = None  # Skatteetaten's documented codes, for the data APIs
     xml_root: str = ""
     xml_namespace: str = ""
+    xml_items: Mapping[str, str] = field(default_factory=dict)  # a top-level list's element name, if not its own
     rettighetspakke: bool = False  # its paths name a rettighetspakke, which filters what it answers
 
     @property
@@ -83,14 +85,37 @@ SISTETILGJENGELIGESKATTEOPPGJOER = Service(
     scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}), errors=TD,
     xml_root="tilgjengeligdata", xml_namespace="urn:no:skatteetaten:datasamarbeid:tilgjengeligdata:v1",
 )
+# The event feeds: no scope of their own (the data APIs' scopes open them) and one code list, FA, for both.
+HENDELSER_NAMESPACE = "urn:no:skatteetaten:datasamarbeid:hendelser:v1"
+HENDELSE_ITEMS = {"hendelser": "hendelse"}  # one <hendelse> per event, as the published XML has it
+SKATTEOPPGJOERHENDELSER = Service(
+    name="skatteoppgjoerhendelser", title="Skatteoppgjør hendelser", short_title="Skatteoppgjør hendelser",
+    hosts={"test": "skatteoppgjoerhendelser.api.skatteetaten-test.no",
+           "prod": "skatteoppgjoerhendelser.api.skatteetaten.no"},
+    base_path="/v1", routes="mockserver.skatteoppgjoerhendelser.routes",
+    scopes=frozenset({SCOPE_SSG, SCOPE_SSG_LEGACY}), errors=FA,
+    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
+)
+INNTEKTHENDELSER = Service(
+    name="inntekthendelser", title="Inntekt hendelser", short_title="Inntekt hendelser",
+    hosts={"test": "inntekthendelser.api.skatteetaten-test.no", "prod": "inntekthendelser.api.skatteetaten.no"},
+    base_path="/v1", routes="mockserver.inntekthendelser.routes",
+    scopes=frozenset({SCOPE_INNTEKT}), errors=FA,
+    xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
+)
 
-SERVICES: tuple[Service, ...] = (MASKINPORTEN, SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER)
+SERVICES: tuple[Service, ...] = (MASKINPORTEN, SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER,
+                                 SKATTEOPPGJOERHENDELSER, INNTEKTHENDELSER)
 BY_NAME: Mapping[str, Service] = {s.name: s for s in SERVICES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 DATA_APIS: tuple[Service, ...] = tuple(s for s in SERVICES if s.is_data_api)
 DATA_API_NAMES: tuple[str, ...] = tuple(s.name for s in DATA_APIS)
 CONTRACTS: tuple[str, ...] = (*DATA_API_NAMES, MASKINPORTEN.name)  # each has contracts/<name>.yaml
-ERROR_PREFIXES: Mapping[str, Service] = {s.errors.prefix: s for s in DATA_APIS if s.errors is not None}
+# code prefix -> the APIs answering it (the feeds share FA)
+ERROR_PREFIXES: Mapping[str, tuple[Service, ...]] = {
+    prefix: tuple(s for s in DATA_APIS if s.errors is not None and s.errors.prefix == prefix)
+    for prefix in dict.fromkeys(s.errors.prefix for s in DATA_APIS if s.errors is not None)
+}
 
 
 class UnknownService(ValueError):

@@ -28,7 +28,8 @@ def schema_validator(doc: dict, component: str) -> jsonschema.Validator:
 
 def test_there_is_a_contract_per_service():
     assert {p.stem for p in CONTRACTS} == {
-        "maskinporten", "summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer"}
+        "maskinporten", "summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer",
+        "skatteoppgjoerhendelser", "inntekthendelser"}
 
 
 @pytest.mark.parametrize("path", CONTRACTS, ids=[p.stem for p in CONTRACTS])
@@ -41,6 +42,11 @@ PUBLISHED = [
     ("inntekt-example.json", "inntekt.yaml", "InntektResponse"),
     ("sistetilgjengeligeskatteoppgjoer-example.json", "sistetilgjengeligeskatteoppgjoer.yaml",
      "SisteTilgjengeligeSkatteoppgjoer"),
+    ("hendelser-inntekt-example.json", "inntekthendelser.yaml", "Hendelser"),
+    # the skattemelding fastsatt feed's item: Skatteetaten documents the skatteoppgjør feed's as the same shape
+    ("hendelser-skattemelding-fastsatt-example.json", "skatteoppgjoerhendelser.yaml", "Hendelser"),
+    ("hendelser-start-example.json", "skatteoppgjoerhendelser.yaml", "Sekvensnummer"),
+    ("hendelser-start-example.json", "inntekthendelser.yaml", "Sekvensnummer"),
     ("feil-example.json", "summertskattegrunnlag.yaml", "Feil"),
     ("feil-example.json", "inntekt.yaml", "Feil"),
 ]

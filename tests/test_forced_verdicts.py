@@ -15,7 +15,9 @@ from mockserver.testkit import ERROR_CODES
 
 GOOD = {"fraOgMed": "2026-08", "tilOgMed": "2026-10"}
 URLS = {"summertskattegrunnlag": SSG_URL, "inntekt": f"{IM_URL}?fraOgMed=2026-08&tilOgMed=2026-10",
-        "sistetilgjengeligeskatteoppgjoer": SISTE_URL}
+        "sistetilgjengeligeskatteoppgjoer": SISTE_URL,
+        **{feed: f"https://{feed}.api.skatteetaten-test.no/v1/hendelser?fraSekvensnummer=1&antall=10"
+           for feed in ("skatteoppgjoerhendelser", "inntekthendelser")}}
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from mockserver.maskinporten.registry import demo_client
 from mockserver.testkit import ERROR_CODES
 
 GOOD = {"fraOgMed": "2026-08", "tilOgMed": "2026-10"}
+FEED_URL = "https://inntekthendelser.api.skatteetaten-test.no/v1/hendelser"
 
 
 @pytest.fixture
@@ -63,6 +64,10 @@ CASES = [
      "/v1/{rettighetspakke}/{personidentifikator}/inntekter"),
     ("wrong method", lambda h: h.post(SSG_URL),
      "POST is not allowed on /v2/oppgjoer/kommuneboligsosialeformaal/2025/15838512671; the contract has GET"),
+    ("feed page over the largest", lambda h: h.get(FEED_URL, params={"fraSekvensnummer": 1, "antall": 1001}),
+     "query parameter antall is '1001', but the contract wants a whole number from 1 to 1000"),
+    ("feed number not a number", lambda h: h.get(FEED_URL, params={"fraSekvensnummer": "1e3", "antall": 10}),
+     "query parameter fraSekvensnummer is '1e3', but the contract wants a whole number from 0 to"),
     ("Accept the API cannot serve", lambda h: h.get(SSG_URL, headers={"Accept": "text/html"}),
      "the Accept header is 'text/html'; the contract serves application/json or application/xml"),
     ("no Authorization", lambda h: httpx.get(SSG_URL),
@@ -164,7 +169,8 @@ def test_a_retry_after_the_delay_conforms_on_the_sandbox_clock(ske_sandbox, http
 def test_scenario_forces_every_documented_code_without_the_header(ske_sandbox, http, code):
     url = {"summertskattegrunnlag": SSG_URL, "inntekt": IM_URL + "?fraOgMed=2026-08",
            "sistetilgjengeligeskatteoppgjoer": "https://sistetilgjengeligeskatteoppgjoer.api.skatteetaten-test.no"
-           f"/v1/{KARI}"}[ERROR_CODES[code].api]
+           f"/v1/{KARI}", "skatteoppgjoerhendelser": "https://skatteoppgjoerhendelser.api.skatteetaten-test.no"
+           "/v1/hendelser?fraSekvensnummer=1&antall=10"}[ERROR_CODES[code].api]
     with ske_sandbox.scenario(code):
         r = http.get(url)
     assert (r.status_code, r.json()["kode"]) == (ERROR_CODES[code].status, code)
@@ -172,12 +178,14 @@ def test_scenario_forces_every_documented_code_without_the_header(ske_sandbox, h
     assert http.get(url).status_code in (200,)  # the block is over
 
 
-def test_error_codes_are_the_27_the_contracts_document():
+def test_error_codes_are_the_33_the_contracts_document():
     documented = {(api, status, kode) for api in contractschema.DATA_APIS
                   for status in contractschema.error_statuses(api) for kode in contractschema.error_codes(api, status)}
-    assert {(api, kode) for api, _, kode in documented} == {(c.api, kode) for kode, c in ERROR_CODES.items()}
-    assert all((c.api, c.status, kode) in documented for kode, c in ERROR_CODES.items())
-    assert len(ERROR_CODES) == 27
+    assert {(api, kode) for api, _, kode in documented} == {(a, kode) for kode, c in ERROR_CODES.items()
+                                                            for a in c.apis}
+    assert all((a, c.status, kode) in documented for kode, c in ERROR_CODES.items() for a in c.apis)
+    assert len(ERROR_CODES) == 33  # SSG 11, IM 10, TD 6, and FA 6 shared by both feeds
+    assert ERROR_CODES["FA-005"].apis == ("skatteoppgjoerhendelser", "inntekthendelser")
     assert ERROR_CODES["SSG-008"].status == 404 and ERROR_CODES["SSG-008"].api == "summertskattegrunnlag"
     assert ERROR_CODES["IM-009"].status == 406 and ERROR_CODES["TD-004"].api == "sistetilgjengeligeskatteoppgjoer"
     assert all(c.meaning for c in ERROR_CODES.values())

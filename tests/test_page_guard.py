@@ -9,7 +9,7 @@ import re
 import pytest
 from starlette.routing import Mount
 
-from mockserver import guard
+from mockserver import guard, services
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.testkit.kit import SandboxKit
@@ -174,8 +174,7 @@ def test_every_route_is_declared_guarded_or_public_and_not_both():
                 path = route.path + sub.path
                 assert guard.is_guarded("GET", path) == (path not in guard.OPEN_CONTROL_PATHS), path
         elif isinstance(route, Mount):
-            assert route.path == "/static" or route.path.strip("/") in {
-                "maskinporten", "summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer"}
+            assert route.path == "/static" or route.path.strip("/") in services.NAMES
         else:
             for method in route.methods or ():
                 public = method in guard.PUBLIC_PAGES.get(route.path, ())

@@ -70,6 +70,8 @@ def authorise(schema):
 ssg = authorise(load("summertskattegrunnlag"))
 inntekt = authorise(load("inntekt"))
 siste = authorise(load("sistetilgjengeligeskatteoppgjoer"))
+oppgjoer_feed = authorise(load("skatteoppgjoerhendelser"))
+inntekt_feed = authorise(load("inntekthendelser"))
 maskinporten = load("maskinporten")
 
 HYPOTHESIS = settings(deadline=None, derandomize=True)
@@ -94,6 +96,20 @@ def test_inntekt(case):
 @HYPOTHESIS
 def test_sistetilgjengeligeskatteoppgjoer(case):
     case.call_and_validate(base_url=TEST.base_url("sistetilgjengeligeskatteoppgjoer"))
+
+
+@pytest.mark.filterwarnings("ignore")
+@oppgjoer_feed.parametrize()
+@HYPOTHESIS
+def test_skatteoppgjoerhendelser(case):
+    case.call_and_validate(base_url=TEST.base_url("skatteoppgjoerhendelser"))
+
+
+@pytest.mark.filterwarnings("ignore")
+@inntekt_feed.parametrize()
+@HYPOTHESIS
+def test_inntekthendelser(case):
+    case.call_and_validate(base_url=TEST.base_url("inntekthendelser"))
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -45,8 +45,11 @@ def test_a_data_apis_unknown_url_answers_its_own_code(service):
 
 
 def test_error_codes_and_scopes_come_from_the_registry():
-    assert {c.api for c in ERROR_CODES.values()} == set(services.DATA_API_NAMES)
-    assert len(services.ERROR_PREFIXES) == len(services.DATA_APIS)  # one prefix per API, none shared
+    assert {a for c in ERROR_CODES.values() for a in c.apis} == set(services.DATA_API_NAMES)
+    # one prefix per API, but the two event feeds share FA
+    assert {p: [s.name for s in apis] for p, apis in services.ERROR_PREFIXES.items() if len(apis) > 1} == {
+        "FA": ["skatteoppgjoerhendelser", "inntekthendelser"]}
+    assert sum(map(len, services.ERROR_PREFIXES.values())) == len(services.DATA_APIS)
     assert services.MASKINPORTEN.scopes == frozenset() and not services.MASKINPORTEN.is_data_api
     assert contractschema.APIS[-1] == "maskinporten"
 

@@ -73,6 +73,8 @@ def _value_problem(p: Parameter, value: str) -> str | None:
     schema = p.schema
     if "enum" in schema and value not in schema["enum"]:
         return f"{p.where} parameter {p.name} is {value!r}, but the contract wants {p.wants()}"
+    if schema.get("type") == "integer" and not _integer_fits(schema, value):
+        return f"{p.where} parameter {p.name} is {value!r}, but the contract wants {p.wants()}"
     pattern = schema.get("pattern")
     if pattern and not re.search(pattern, value, re.ASCII):
         return f"{p.where} parameter {p.name} is {value!r}, but the contract wants {p.wants()}"
@@ -83,6 +85,13 @@ def _value_problem(p: Parameter, value: str) -> str | None:
             return (f"path parameter personidentifikator {value!r} is not a valid fødselsnummer or D-nummer "
                     f"({exc})")
     return None
+
+
+def _integer_fits(schema: dict[str, Any], value: str) -> bool:
+    if not re.fullmatch(r"-?[0-9]{1,30}", value, re.ASCII):
+        return False
+    number = int(value)
+    return schema.get("minimum", number) <= number <= schema.get("maximum", number)
 
 
 def _path_parameters(op: Operation, values: dict[str, str]) -> list[str]:

@@ -26,6 +26,8 @@ class Parameter:
         """What the contract wants, in words: the pattern or enum, and the example."""
         if "enum" in self.schema:
             text = "one of " + ", ".join(map(str, self.schema["enum"]))
+        elif self.schema.get("type") == "integer" and ("minimum" in self.schema or "maximum" in self.schema):
+            text = f"a whole number from {self.schema.get('minimum', '-∞')} to {self.schema.get('maximum', '∞')}"
         elif "pattern" in self.schema:
             text = f"a value matching {self.schema['pattern']}"
         else:

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -46,13 +46,15 @@ class ApiSpec:
     xml_root: str
     xml_namespace: str
     forbidden: str = "forbidden"  # meaning used for a missing scope
+    xml_items: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, service: Service, forbidden: str = "forbidden") -> ApiSpec:
         """The spec of a data API in the service registry."""
         if service.errors is None:
             raise ValueError(f"{service.name} is not a data API")
-        return cls(service.name, service.errors, service.scopes, service.xml_root, service.xml_namespace, forbidden)
+        return cls(service.name, service.errors, service.scopes, service.xml_root, service.xml_namespace, forbidden,
+                   service.xml_items)
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def answer_canned(request: Request, api: ApiSpec, canned: CannedAnswer, media: s
         return error_response(err, media, korrelasjonsid)
     journal.note(request, str(canned.status), caller, forced=True, by="answer")
     return render(canned.body, media, status=canned.status, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
-                  headers={**canned.headers, CORRELATION_HEADER: korrelasjonsid})
+                  headers={**canned.headers, CORRELATION_HEADER: korrelasjonsid}, xml_items=api.xml_items)
 
 
 Query = TypeVar("Query")
@@ -201,7 +203,8 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
         body = produce(request, query, media)
         sandbox.journal.note(request, "200", caller)
         return _broken(request, render(body, media, xml_root=api.xml_root, xml_namespace=api.xml_namespace,
-                                       headers={CORRELATION_HEADER: korrelasjonsid}), fault, caller)
+                                       headers={CORRELATION_HEADER: korrelasjonsid}, xml_items=api.xml_items),
+                       fault, caller)
     except SkeError as err:
         sandbox.journal.note(request, err.kode, caller, forced=forced_by is not None, by=forced_by)
         return _broken(request, error_response(err, media, korrelasjonsid), fault, caller)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..months import add_months
 from ..sandbox import population_of
-from ..services import DATA_APIS, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER, SUMMERTSKATTEGRUNNLAG
+from ..services import INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER, SUMMERTSKATTEGRUNNLAG
 from .client import Exchange, SandboxClient, decode_jwt
 from .labels import advice
 
@@ -17,6 +17,7 @@ SSG_PATH = SUMMERTSKATTEGRUNNLAG.name
 IM_PATH = INNTEKT.name
 TD_PATH = SISTETILGJENGELIGESKATTEOPPGJOER.name
 INNTEKT_MONTHS = 3
+FLOW = (SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER)  # the services the flow calls
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ class Choice:
 
 
 def scenario_choices() -> list[tuple[str, list[Choice]]]:
-    """The picker's groups: every documented code of each API, plus the sandbox's own extras."""
+    """The picker's groups: every documented code of each API the flow calls, plus the sandbox's own extras."""
     groups = []
-    for service in DATA_APIS:
+    for service in FLOW:
         title, catalogue, target = service.title, service.errors, service.name
         if catalogue is None:
             continue

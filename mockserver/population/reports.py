@@ -110,6 +110,14 @@ def mottaksinformasjon(life: Life, month: Month, payer: str, choices: Choices) -
     return {"foersteMottakstidspunkt": f"{local:%Y-%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}{offset}"}
 
 
+def has_reports(life: Life, month: Month) -> bool:
+    """Whether `month_reports` gives anything, without building the reports (an event feed asks this of
+    everyone)."""
+    return any(beskrivelse_valid(stream.kind, beskrivelse, *month)
+               for stream in life.streams if stream.active(month)
+               for beskrivelse, _, _ in stream_amounts(stream, month))
+
+
 def month_reports(life: Life, month: Month, choices: Choices | None = None) -> list[dict[str, Any]]:
     """One oppgave per opplysningspliktig that paid the person in the month."""
     choices = choices or Choices()

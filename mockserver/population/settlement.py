@@ -32,7 +32,12 @@ def settlement_window(year: int) -> tuple[dt.date, dt.date]:
 
 def settlement_date(life: Life, year: int) -> dt.date:
     """When the year's oppgjør was ready, a day in the year's `settlement_window`."""
-    rng = random.Random(f"{life.settlement_seed}:oppgjoer:{year}")
+    return settlement_day(life.settlement_seed, year)
+
+
+def settlement_day(settlement_seed: str, year: int) -> dt.date:
+    """`settlement_date` from the life's seed alone, so a feed can order everyone without building lives."""
+    rng = random.Random(f"{settlement_seed}:oppgjoer:{year}")
     start, end = settlement_window(year)
     return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
 
@@ -55,8 +60,13 @@ def utkast_differs(life: Life, year: int, choices: Choices) -> bool:
 def ajourhold(life: Life, year: int, day: dt.date | None = None) -> str:
     """A UTC timestamp on the document's day with 0–6 fraction digits (trailing zeros dropped), as real
     answers vary ("2024-02-20T08:38:37.72Z", "2026-02-09T09:15:08.726Z")."""
-    rng = random.Random(f"{life.settlement_seed}:ajourhold:{year}:{day}")
-    day = day or settlement_date(life, year)
+    return ajourhold_at(life.settlement_seed, year, day or settlement_date(life, year), day)
+
+
+def ajourhold_at(settlement_seed: str, year: int, day: dt.date, drawn_for: dt.date | None = None) -> str:
+    """`ajourhold` from the life's seed alone; `drawn_for` is the day the draw is keyed by (None when the
+    caller left the day to the settlement)."""
+    rng = random.Random(f"{settlement_seed}:ajourhold:{year}:{drawn_for}")
     fraction = f"{rng.randrange(10 ** 6):06d}"[:rng.randrange(0, 7)].rstrip("0")
     return f"{day.isoformat()}T{rng.randrange(6, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}" \
            f"{'.' + fraction if fraction else ''}Z"

@@ -98,6 +98,11 @@ class Population:
             if fnr is not None and fnr not in self.personas and self.index_of(fnr) is None:
                 return fnr
 
+    @property
+    def loaded_personas(self) -> int:
+        """How many personas the files gave; runtime ones come on top (at most MAX_RUNTIME_PERSONAS)."""
+        return len(self._loaded)
+
     def runtime_personas(self) -> int:
         """How many personas were added or replaced since the start."""
         return sum(1 for fnr, p in self.personas.items() if self._loaded.get(fnr) is not p)

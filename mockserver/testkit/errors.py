@@ -1,4 +1,4 @@
-"""The documented error codes of Skatteetaten's three APIs, importable for tests:
+"""The documented error codes of Skatteetaten's APIs and event feeds, importable for tests:
 
     from mockserver.testkit import ERROR_CODES
     @pytest.mark.parametrize("code", [c for c in ERROR_CODES.values() if c.api == "inntekt"])
@@ -14,14 +14,17 @@ from ..services import DATA_APIS, ERROR_PREFIXES
 @dataclass(frozen=True)
 class ErrorCode:
     kode: str  # e.g. SSG-008
-    api: str  # summertskattegrunnlag, inntekt or sistetilgjengeligeskatteoppgjoer
+    api: str  # summertskattegrunnlag, inntekt, …; the first of `apis` for a code the feeds share
     status: int  # the HTTP status it comes with
     meaning: str  # the documented meaning (Skatteetaten's Norwegian text)
+    apis: tuple[str, ...] = ()  # every API that answers it (both feeds for an FA code)
 
 
-ERROR_CODES: dict[str, ErrorCode] = {
-    kode: ErrorCode(kode, service.name, status, meaning)
-    for service in DATA_APIS if service.errors is not None
-    for kode, status, meaning in service.errors.table()
-}
-API_OF_PREFIX = {prefix: service.name for prefix, service in ERROR_PREFIXES.items()}
+API_OF_PREFIX: dict[str, tuple[str, ...]] = {prefix: tuple(s.name for s in services)
+                                             for prefix, services in ERROR_PREFIXES.items()}
+ERROR_CODES: dict[str, ErrorCode] = {}
+for _service in DATA_APIS:
+    if _service.errors is not None:
+        for _kode, _status, _meaning in _service.errors.table():
+            ERROR_CODES.setdefault(_kode, ErrorCode(_kode, _service.name, _status, _meaning,
+                                                    API_OF_PREFIX[_service.errors.prefix]))

@@ -130,14 +130,14 @@ class SandboxKit:
         """Calls made inside the block answer `value` — a documented code (`SSG-008`, `IM-007`, `TD-004`, …),
         `429`, `503`, `slow:<n>ms|<n>s`, or a network fault (`reset`, `empty`, `truncated`,
         `malformed-chunk`, `trickle:<n>ms|<n>s`) — exactly as if the scenario header had been sent. A code
-        goes to its own API; the others to `api`, or to all three data APIs. A network fault reaches a
-        client calling the real hostnames as the httpx (or requests) error a socket would give it;
-        `api="maskinporten"` breaks the token endpoint's answers instead."""
+        goes to its own API (an FA code to both feeds); the others to `api`, or to every data API. A network
+        fault reaches a client calling the real hostnames as the httpx (or requests) error a socket would give
+        it; `api="maskinporten"` breaks the token endpoint's answers instead."""
         prefix = value.split("-")[0]
         if api == "maskinporten" and parse_network_fault(value) is None:
             raise ValueError(f"the token endpoint takes only network faults (reset, truncated, …), not {value!r}")
         if value in ERROR_CODES:
-            apis: tuple[str, ...] = (API_OF_PREFIX[prefix],)
+            apis: tuple[str, ...] = API_OF_PREFIX[prefix]
         elif value in ("429", "503") or value.startswith("slow:") or parse_network_fault(value) is not None:
             apis = (api,) if api else DATA_APIS
         else:
@@ -163,15 +163,19 @@ class SandboxKit:
                 with ske_sandbox_shared.answer("inntekt", drawn):
                     my_client.inntekter(fnr)
         """
+        from .. import contractschema
         from ..canned import CannedAnswer
+        from ..generated import GeneratedResponder
 
         if api not in DATA_APIS:
             raise ValueError(f"answer() serves the data APIs {', '.join(DATA_APIS)}, not {api!r}")
         canned = drawn if isinstance(drawn, CannedAnswer) else CannedAnswer.from_drawn(drawn)
         previous = self.sandbox.responder
 
+        main = contractschema.templates(api)[0]  # a feed's page of events, not its start number
+
         def responder(name: str, request: Any) -> CannedAnswer | None:
-            if name == api:
+            if name == api and GeneratedResponder.template(api, request) == main:
                 return canned
             return previous(name, request) if previous else None
 

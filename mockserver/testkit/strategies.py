@@ -44,7 +44,7 @@ class DrawnResponse:
         """The body on the wire, rendered as the sandbox renders it (XML root and namespace included)."""
         if self.media == XML:
             root, namespace = contractschema.xml_name(self.api, self.status)
-            return to_xml(root, namespace, self.body)
+            return to_xml(root, namespace, self.body, contractschema.xml_items(self.api, self.status))
         return encode_json(self.body)
 
 
@@ -121,7 +121,8 @@ def _one_status(api: str, status: int, media: str) -> SearchStrategy[DrawnRespon
 
 def responses(api: str, status: int | str = 200, media: str = "json") -> SearchStrategy[DrawnResponse]:
     """Contract-valid answers of `api` ("summertskattegrunnlag", "inntekt",
-    "sistetilgjengeligeskatteoppgjoer", "maskinporten") at `status`: a number (200, 404, …), "error"
+    "sistetilgjengeligeskatteoppgjoer", "maskinporten", or a feed's page of events: "skatteoppgjoerhendelser",
+    "inntekthendelser") at `status`: a number (200, 404, …), "error"
     (any documented error status, each with its documented codes) or "any"; media "json" or "xml"."""
     if api not in contractschema.APIS:
         raise contractschema.UnknownApi(f"unknown API {api!r}; expected one of {', '.join(contractschema.APIS)}")
