@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..months import Month
+from ..population.corrections import corrected_reports, correction_day, is_corrected
 from ..population.reports import month_reports
 from ..population.world import Population
 from ..rettighetspakker import Pakke
@@ -18,8 +19,12 @@ def inntekter(population: Population, pakke: Pakke, fnr: str, months: Iterable[M
     if life is None:
         raise IM("unknown_person")
     oppgaver = []
+    today = population.calendar.today
     for month in months:
-        for oppgave in month_reports(life, month, population.choices):
+        reports = month_reports(life, month, population.choices)
+        if reports and is_corrected(population.seed, fnr, month) and today >= correction_day(month):
+            reports = corrected_reports(reports, population.seed, fnr, month)
+        for oppgave in reports:
             kept = pakke.filter_oppgave(oppgave)
             if kept is not None:
                 oppgaver.append(kept)

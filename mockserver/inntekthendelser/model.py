@@ -10,19 +10,18 @@ Inntekt feed "does not yet deliver anything in the type field".
 from __future__ import annotations
 
 import datetime as dt
-import random
 from bisect import bisect_left
 from collections.abc import Iterator
 
 from ..caching import Bounded
 from ..hendelser.feed import BlockCache, Hendelse, People, schedule_of, timestamp
 from ..months import Month, add_months, month_text
+from ..population.corrections import is_corrected
 from ..population.life import FIRST_MONTH
 from ..population.reports import has_reports
 from ..population.world import Population
 
 COMPLETE_DAY = 10  # a month's reports are complete on the 10th of the next month (clock.DataCalendar)
-CORRECTION_SHARE = 0.03  # of positions, per month, whose month gets a second event a month later
 DAY_START = dt.timedelta(hours=6)
 DAY_SPAN_US = 12 * 3600 * 10**6  # a block's events spread over 06:00–18:00 UTC
 # (position, year) → months with reports, so reading month after month builds each life once a year; bounded
@@ -56,11 +55,12 @@ class InntektSchedule:
         return 2 * self.people.stride
 
     def corrected(self, block: int) -> list[int]:
-        """Positions whose month before `block`'s month gets a correction in `block`, ascending."""
+        """Positions whose month before `block`'s month gets a correction in `block`, ascending (the world's
+        draw, population/corrections.py, which the Inntekt API answers by too)."""
         def draw() -> list[int]:
-            rng = random.Random(f"{self.people.population.seed}:korreksjon:{month_text(month_of(block - 1))}")
-            stride = self.people.stride
-            return sorted(rng.sample(range(stride), round(CORRECTION_SHARE * stride)))
+            month, seed, people = month_of(block - 1), self.people.population.seed, self.people
+            return [p for p in range(people.occupied)
+                    if (fnr := people.fnr(p)) is not None and is_corrected(seed, fnr, month)]
         return self.corrections.get(block, draw)
 
     def events_from(self, slot: int, today: dt.date) -> Iterator[tuple[int, Hendelse]]:
