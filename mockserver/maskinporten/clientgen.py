@@ -104,7 +104,7 @@ def merge_clients_file(path: Path, entry: dict, consumer: dict, force: bool) -> 
     doc["consumers"] = consumers
     path.write_text("# ske-sandbox clients file: start the sandbox with --clients-file " + str(path) + "\n"
                     + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
-    own = next((c for c in consumers if str(c.get("orgnr")) == entry["orgnr"]), {})
+    own: dict = next((c for c in consumers if str(c.get("orgnr")) == entry["orgnr"]), {})
     return list(own.get("rettighetspakker") or [])
 
 
