@@ -75,13 +75,14 @@ def entries(ske_sandbox) -> list[dict[str, Any]]:
             assert http.get(IM_URL, params=GOOD, headers=auth).status_code == 429
         with ske_sandbox.scenario("reset", api="inntekt"), pytest.raises(httpx.TransportError):
             http.get(IM_URL, params=GOOD, headers=auth)
+    assert ske_sandbox.client.delete("/maskinporten/token").status_code == 405  # no code, no JSON: outcome null
     r = ske_sandbox.client.get("/__sandbox/journal")
     assert r.status_code == 200
     return r.json()
 
 
 def test_every_key_of_every_recorded_entry_is_in_the_schema(entries):
-    assert len(entries) == 10
+    assert len(entries) == 11
     validator = jsonschema.Draft202012Validator({"components": CONTROL["components"],
                                                  "$ref": "#/components/schemas/JournalEntry"})
     for entry in entries:
@@ -96,6 +97,7 @@ def test_the_calls_recorded_use_every_documented_key(entries):
     assert seen == set(ENTRY["properties"])
     forced = [e for e in entries if e.get("forced_by") == "network-fault"]
     assert forced and forced[0]["status"] is None
+    assert entries[-1]["outcome"] is None and entries[-1]["environment"] == "sandbox"
 
 
 def test_the_undocumented_key_check_can_fail():

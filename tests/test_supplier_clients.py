@@ -115,6 +115,19 @@ def test_a_municipality_registering_itself_holds_the_package_and_is_told_so(tmp_
     assert_ssg_data(box.api(SSG_URL, r.json()["access_token"]))
 
 
+def test_a_supplier_serving_several_municipalities_reads_for_each(tmp_path: Path, capsys) -> None:
+    args = ["--consumer-orgnr", KOMMUNE_ORG, "--consumer-orgnr", OTHER_KOMMUNE_ORG]
+    assert new_client(tmp_path, "leverandor", SUPPLIER_ORG, *args) == 0
+    assert f"consumer_org=<the municipality served: {KOMMUNE_ORG} or {OTHER_KOMMUNE_ORG}>" in capsys.readouterr().out
+    doc, _ = load(tmp_path / "clients.yaml", "clients", "clients file")
+    assert [c["orgnr"] for c in doc["consumers"]] == [KOMMUNE_ORG, OTHER_KOMMUNE_ORG]
+    box = MpBox(make_settings(tmp_path / "clients.yaml", clock=Clock()))
+    for municipality in (KOMMUNE_ORG, OTHER_KOMMUNE_ORG):
+        r = box.post_grant(grant(box, tmp_path, "leverandor", consumer_org=municipality))
+        assert r.status_code == 200, r.text
+        assert_inntekt_data(box.api(INNTEKT_URL, r.json()["access_token"]))
+
+
 def test_registrations_merge_into_one_municipality_entry(tmp_path: Path, capsys) -> None:
     assert new_client(tmp_path, "kommune", KOMMUNE_ORG, "--scopes", SSG) == 0
     assert new_client(tmp_path, "lev-a", SUPPLIER_ORG, "--consumer-orgnr", KOMMUNE_ORG, "--scopes", SSG) == 0

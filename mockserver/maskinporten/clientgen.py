@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,8 @@ def _refuse_overwrite(paths: list[Path], force: bool) -> None:
         raise ClientGenError(f"{', '.join(existing)} already exist(s); use --force to replace, or another --out")
 
 
-def merge_clients_file(path: Path, entry: dict, consumer: dict, force: bool) -> list[str]:
-    """Add the client, and its consumer org's rettighetspakke and delegations, to a clients file, keeping
+def merge_clients_file(path: Path, entry: dict, new_consumers: list[dict], force: bool) -> list[str]:
+    """Add the client, and its consumer orgs' rettighetspakke and delegations, to a clients file, keeping
     what is there. Returns the packages the file grants the client's own org, which is what a grant
     without `consumer_org` gets."""
     doc: dict = {}
@@ -96,11 +97,12 @@ def merge_clients_file(path: Path, entry: dict, consumer: dict, force: bool) -> 
     consumers = doc.get("consumers") or []
     if not isinstance(consumers, list) or not all(isinstance(c, dict) for c in consumers):
         raise ClientGenError(f"{path}: consumers must be a list of entries with orgnr")
-    known = next((c for c in consumers if str(c.get("orgnr")) == consumer["orgnr"]), None)
-    if known is None:
-        consumers.append(consumer)
-    else:
-        _merge_consumer(known, consumer)
+    for consumer in new_consumers:
+        known = next((c for c in consumers if str(c.get("orgnr")) == consumer["orgnr"]), None)
+        if known is None:
+            consumers.append(consumer)
+        else:
+            _merge_consumer(known, consumer)
     doc["consumers"] = consumers
     path.write_text("# ske-sandbox clients file: start the sandbox with --clients-file " + str(path) + "\n"
                     + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
@@ -135,18 +137,19 @@ class Generated:
     clients_file: Path
     orgnr: str = ""
     scopes: tuple[str, ...] = ()
-    consumer_orgnr: str | None = None  # the municipality a supplier acts for; None: the org acts for itself
+    consumer_orgnrs: tuple[str, ...] = ()  # the municipalities a supplier acts for; none: the org acts for itself
     own_pakker: tuple[str, ...] = ()  # what the clients file grants the client's own org
 
 
 def generate(client_id: str, orgnr: str, out: Path, *, x5c: bool = False, scopes: list[str],
-             force: bool = False, consumer_orgnr: str | None = None) -> Generated:
-    """Key material and a clients-file entry. With `consumer_orgnr` the client is a supplier's: the
+             force: bool = False, consumer_orgnrs: Sequence[str] = ()) -> Generated:
+    """Key material and a clients-file entry. With `consumer_orgnrs` the client is a supplier's: each
     municipality holds the rettighetspakke and delegates the scopes to `orgnr`, which holds nothing, so a
     grant that forgets `consumer_org` is refused by the data APIs here as it is in production."""
     if not is_synthetic_orgnr(orgnr):
         raise ClientGenError(f"orgnr {orgnr!r} must be synthetic: 9 digits, starting with 2 or 3, valid mod 11")
-    if consumer_orgnr is not None:
+    consumer_orgnrs = tuple(dict.fromkeys(consumer_orgnrs))
+    for consumer_orgnr in consumer_orgnrs:
         if not is_synthetic_orgnr(consumer_orgnr):
             raise ClientGenError(f"consumer orgnr {consumer_orgnr!r} must be synthetic: 9 digits, starting with 2 "
                                  "or 3, valid mod 11")
@@ -177,19 +180,19 @@ def generate(client_id: str, orgnr: str, out: Path, *, x5c: bool = False, scopes
         written.append(jwk_path)
         entry["jwks_file"] = jwk_path.name
     clients_file = out / "clients.yaml"
-    holder = consumer_orgnr or orgnr
-    consumer: dict = {"orgnr": holder, "name": f"Consumer {holder}", "rettighetspakker": [KOMMUNE_PAKKE]}
-    if consumer_orgnr is not None:
-        consumer["delegations"] = [{"supplier": orgnr, "scopes": list(scopes)}]
-    own = merge_clients_file(clients_file, entry, consumer, force)
+    holders = [{"orgnr": m, "name": f"Consumer {m}", "rettighetspakker": [KOMMUNE_PAKKE],
+                "delegations": [{"supplier": orgnr, "scopes": list(scopes)}]} for m in consumer_orgnrs]
+    if not holders:
+        holders = [{"orgnr": orgnr, "name": f"Consumer {orgnr}", "rettighetspakker": [KOMMUNE_PAKKE]}]
+    own = merge_clients_file(clients_file, entry, holders, force)
     written.append(clients_file)
-    return Generated(written, client_id, kid, clients_file, orgnr, tuple(scopes), consumer_orgnr, tuple(own))
+    return Generated(written, client_id, kid, clients_file, orgnr, tuple(scopes), consumer_orgnrs, tuple(own))
 
 
 def who_holds_what(made: Generated) -> list[str]:
     """The access the clients file gives, in the words of Skatteetaten and Altinn."""
     scopes = " ".join(made.scopes)
-    if made.consumer_orgnr is None:
+    if not made.consumer_orgnrs:
         return [
             f"Who holds what in {made.clients_file.name}:",
             f"  {made.orgnr} (your org, a municipality acting for itself) holds rettighetspakke {KOMMUNE_PAKKE};",
@@ -198,14 +201,21 @@ def who_holds_what(made: Generated) -> list[str]:
         ]
     return [
         f"Who holds what in {made.clients_file.name}:",
-        f"  {made.consumer_orgnr} (the municipality, consumer) holds rettighetspakke {KOMMUNE_PAKKE} and has",
-        f"  delegated {scopes} to {made.orgnr} in Altinn (\"På vegne av\").",
+        *(f"  {m} (the municipality, consumer) holds rettighetspakke {KOMMUNE_PAKKE}" for m in made.consumer_orgnrs),
+        f"  and {'each ' if len(made.consumer_orgnrs) > 1 else ''}has delegated {scopes} to {made.orgnr} in Altinn "
+        "(\"På vegne av\").",
         f"  {made.orgnr} (your org, supplier) holds "
         + (f"{', '.join(made.own_pakker)} as well, so a grant without consumer_org still reads data here."
            if made.own_pakker else "no rettighetspakke."),
-        f"  Every grant must carry consumer_org={made.consumer_orgnr}: without it the token's consumer is",
-        "  your own org and the data APIs answer 403 (SSG-005, IM-005), as in production.",
+        f"  Every grant must carry consumer_org={_one_of(made)}:",
+        "  without it the token's consumer is your own org and the data APIs answer 403 (SSG-005, IM-005),",
+        "  as in production.",
     ]
+
+
+def _one_of(made: Generated) -> str:
+    orgs = made.consumer_orgnrs
+    return orgs[0] if len(orgs) == 1 else f"<the municipality served: {' or '.join(orgs)}>"
 
 
 def next_steps(made: Generated) -> str:
@@ -215,7 +225,7 @@ def next_steps(made: Generated) -> str:
     else:
         identity = (f"x5c:       {made.client_id}.cert.pem (also {made.client_id}.p12, password {P12_PASSWORD})")
         header = "header x5c=[the certificate, base64 DER]"
-    consumer_claim = f", consumer_org={made.consumer_orgnr}" if made.consumer_orgnr else ""
+    consumer_claim = f", consumer_org={_one_of(made)}" if made.consumer_orgnrs else ""
     return "\n".join([
         "", f"client_id: {made.client_id}", identity, "", *who_holds_what(made), "", "Next steps:",
         f"  1. ske-sandbox serve --clients-file {made.clients_file}",
