@@ -155,3 +155,16 @@ def test_a_bad_consumer_orgnr_is_refused_before_anything_is_written(tmp_path: Pa
     assert new_client(tmp_path, "leverandor", SUPPLIER_ORG, "--consumer-orgnr", consumer) == 2
     assert message in capsys.readouterr().err
     assert not tmp_path.joinpath("leverandor.key.pem").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("consumers: [just-a-name]\n", "consumers must be a list of entries with orgnr"),
+    ("clients: 7\n", "clients must be a list of entries with client_id"),
+])
+def test_a_clients_file_of_the_wrong_shape_is_refused_with_a_message(tmp_path: Path, capsys, text: str,
+                                                                      message: str) -> None:
+    (tmp_path / "clients.yaml").write_text(text)
+    assert new_client(tmp_path, "leverandor", SUPPLIER_ORG, "--consumer-orgnr", KOMMUNE_ORG) == 2
+    assert message in capsys.readouterr().err
+    assert (tmp_path / "clients.yaml").read_text() == text
+    assert not (tmp_path / "leverandor.key.pem").exists()  # nothing half-made to trip the next run

@@ -74,10 +74,10 @@ def _refuse_overwrite(paths: list[Path], force: bool) -> None:
         raise ClientGenError(f"{', '.join(existing)} already exist(s); use --force to replace, or another --out")
 
 
-def merge_clients_file(path: Path, entry: dict, new_consumers: list[dict], force: bool) -> list[str]:
-    """Add the client, and its consumer orgs' rettighetspakke and delegations, to a clients file, keeping
-    what is there. Returns the packages the file grants the client's own org, which is what a grant
-    without `consumer_org` gets."""
+def merged_clients_file(path: Path, entry: dict, new_consumers: list[dict], force: bool) -> tuple[str, list[str]]:
+    """The clients file with the client, and its consumer orgs' rettighetspakke and delegations, added to
+    what is there; and the packages it grants the client's own org (what a grant without `consumer_org`
+    gets). Worked out before anything is written, so a file that cannot take the client leaves no key."""
     doc: dict = {}
     if path.exists():
         try:
@@ -104,10 +104,10 @@ def merge_clients_file(path: Path, entry: dict, new_consumers: list[dict], force
         else:
             _merge_consumer(known, consumer)
     doc["consumers"] = consumers
-    path.write_text("# ske-sandbox clients file: start the sandbox with --clients-file " + str(path) + "\n"
-                    + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    text = ("# ske-sandbox clients file: start the sandbox with --clients-file " + str(path) + "\n"
+            + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     own: dict = next((c for c in consumers if str(c.get("orgnr")) == entry["orgnr"]), {})
-    return list(own.get("rettighetspakker") or [])
+    return text, list(own.get("rettighetspakker") or [])
 
 
 def _merge_consumer(known: dict, new: dict) -> None:
@@ -162,29 +162,29 @@ def generate(client_id: str, orgnr: str, out: Path, *, x5c: bool = False, scopes
     key_path, cert_path = out / f"{client_id}.key.pem", out / f"{client_id}.cert.pem"
     jwk_path, p12_path = out / f"{client_id}.jwk.json", out / f"{client_id}.p12"
     _refuse_overwrite([key_path, *([cert_path, p12_path] if x5c else [jwk_path])], force)
+    jwk_kid = f"{client_id}-key-1"
+    kid = None if x5c else jwk_kid
+    entry: dict = {"client_id": client_id, "orgnr": orgnr, "scopes": scopes}
+    entry.update({"x5c": True, "certificates": [cert_path.name]} if x5c else {"jwks_file": jwk_path.name})
+    holders = [{"orgnr": m, "name": f"Consumer {m}", "rettighetspakker": [KOMMUNE_PAKKE],
+                "delegations": [{"supplier": orgnr, "scopes": list(scopes)}]} for m in consumer_orgnrs]
+    if not holders:
+        holders = [{"orgnr": orgnr, "name": f"Consumer {orgnr}", "rettighetspakker": [KOMMUNE_PAKKE]}]
+    clients_file = out / "clients.yaml"
+    clients_text, own = merged_clients_file(clients_file, entry, holders, force)
     out.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_path.write_text(private_key_pem(key))
     key_path.chmod(0o600)
     written = [key_path]
-    entry: dict = {"client_id": client_id, "orgnr": orgnr, "scopes": scopes}
-    kid = None
     if x5c:
         cert = business_certificate(key, orgnr, client_id, dt.datetime.now(dt.UTC))
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         written += [cert_path, write_p12(p12_path, client_id, key, cert)]
-        entry.update({"x5c": True, "certificates": [cert_path.name]})
     else:
-        kid = f"{client_id}-key-1"
-        jwk_path.write_text(json.dumps(public_jwk(key.public_key(), kid), indent=2))
+        jwk_path.write_text(json.dumps(public_jwk(key.public_key(), jwk_kid), indent=2))
         written.append(jwk_path)
-        entry["jwks_file"] = jwk_path.name
-    clients_file = out / "clients.yaml"
-    holders = [{"orgnr": m, "name": f"Consumer {m}", "rettighetspakker": [KOMMUNE_PAKKE],
-                "delegations": [{"supplier": orgnr, "scopes": list(scopes)}]} for m in consumer_orgnrs]
-    if not holders:
-        holders = [{"orgnr": orgnr, "name": f"Consumer {orgnr}", "rettighetspakker": [KOMMUNE_PAKKE]}]
-    own = merge_clients_file(clients_file, entry, holders, force)
+    clients_file.write_text(clients_text)
     written.append(clients_file)
     return Generated(written, client_id, kid, clients_file, orgnr, tuple(scopes), consumer_orgnrs, tuple(own))
 
