@@ -174,6 +174,17 @@ def xml_items(api: str, status: int = 200) -> dict[str, str]:
             if prop.get("type") == "array" and "name" in prop.get("xml", {})}
 
 
+def required_headers(api: str, status: int) -> dict[str, dict[str, Any]]:
+    """The headers a response at `status` must carry, each with its value's JSON Schema."""
+    doc = contract(api)
+    out: dict[str, dict[str, Any]] = {}
+    for name, header in _response(api, status).get("headers", {}).items():
+        spec = resolve(doc, header["$ref"]) if "$ref" in header else header
+        if spec.get("required"):
+            out[name] = to_json_schema(spec.get("schema", {}), doc)
+    return out
+
+
 def xml_name(api: str, status: int = 200) -> tuple[str, str]:
     """(root element, namespace) of a response body in XML, from the schema's `xml` annotation."""
     doc = contract(api)

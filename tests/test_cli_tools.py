@@ -29,7 +29,7 @@ def test_client_new_writes_merges_and_never_overwrites(tmp_path, capsys):
     assert main(["client", "new", "--client-id", "acme", "--orgnr", ORGNR, "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "client_id: acme" in said and "kid:       acme-key-1" in said and "Next steps:" in said
-    assert "consumer_org=<its orgnr>" in said
+    assert "acting for itself" in said and "--consumer-orgnr" in said
     before = (out / "acme.key.pem").read_text()
     assert main(["client", "new", "--client-id", "acme", "--orgnr", ORGNR, "--out", str(out)]) == 2
     assert "already exist(s); use --force" in capsys.readouterr().err

@@ -73,7 +73,7 @@ def test_an_unforced_refusal_is_still_held_against_the_client(ske_sandbox, http)
 
 
 def test_a_canned_refusal_from_answer_is_not_held_against_the_client(ske_sandbox, http):
-    with ske_sandbox.answer("inntekt", CannedAnswer(400, {"kode": "IM-004", "melding": "drawn"})):
+    with ske_sandbox.answer("inntekt", CannedAnswer(400, {"kode": "IM-006", "melding": "drawn"})):
         assert http.get(IM_URL, params=GOOD).status_code == 400
     ske_sandbox.assert_requests_conform()
     (entry,) = data_entries(ske_sandbox)
@@ -109,7 +109,7 @@ def test_a_delay_is_noted_but_the_status_stays_the_calls(ske_sandbox, http):
         ske_sandbox.assert_requests_conform()
 
 
-RETRY = CannedAnswer(429, {"kode": "IM-010", "melding": "drawn"}, {"Retry-After": "5"})
+RETRY = CannedAnswer(429, {"kode": "IM-001", "melding": "drawn"}, {"Retry-After": "5"})
 
 
 def test_retry_after_binds_within_one_example(ske_sandbox, http):

@@ -14,7 +14,11 @@ def register(sub: Any) -> None:
     new = csub.add_parser("new", help="generate a key pair (or certificate) and a clients-file entry")
     new.set_defaults(run=run_new)
     new.add_argument("--client-id", required=True)
-    new.add_argument("--orgnr", required=True)
+    new.add_argument("--orgnr", required=True, help="the client's own org (the certificate's, a supplier's)")
+    new.add_argument("--consumer-orgnr", metavar="ORGNR", action="append", default=[],
+                     help="register a supplier acting for this municipality (repeat for several): it holds the "
+                     "rettighetspakke and delegates the scopes to --orgnr, and grants carry consumer_org=ORGNR; "
+                     "without it the client's own org holds the package")
     new.add_argument("--x5c", action="store_true", help="make a business certificate instead of a JWK")
     new.add_argument("--scopes", default="skatteetaten:summertskattegrunnlag skatteetaten:inntekt")
     new.add_argument("--out", type=Path, required=True, help="folder for the key, JWK or certificate and clients.yaml")
@@ -26,11 +30,11 @@ def run_new(args: argparse.Namespace) -> int:
 
     try:
         made = generate(args.client_id, args.orgnr, args.out, x5c=args.x5c, scopes=args.scopes.split(),
-                        force=args.force)
+                        force=args.force, consumer_orgnrs=args.consumer_orgnr)
     except ClientGenError as exc:
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
     for path in made.written:
         print(f"wrote {path}")
-    print(next_steps(made, args.orgnr))
+    print(next_steps(made))
     return 0

@@ -16,9 +16,9 @@ which every file is validated against at start)::
         scopes: [skatteetaten:summertskattegrunnlag]
         x5c: true                            # trust business certificates carrying `orgnr`
         certificates: [my-cert.pem]          # optional: only these certificates (pinned)
-    consumers:
-      - orgnr: "310000116"
-        name: Sandvik kommune
+    consumers:                               # the orgs holding rettighetspakker; a supplier's own org
+      - orgnr: "310000116"                   # needs none: its grants carry consumer_org (`client new
+        name: Sandvik kommune                #   --consumer-orgnr` writes this for a supplier)
         rettighetspakker: [kommuneboligsosialeformaal]
         delegations:                         # Altinn delegations to a supplier
           - supplier: "310000108"

@@ -117,13 +117,27 @@ class SandboxKit:
         population = self.sandbox.population
         for p in population.personas.values():
             if p.scenario == scenario or p.fnr == scenario:
-                life = population.lookup(p.fnr)
-                if life is None:
-                    return Person(p.fnr, "", p.scenario, p.story)
-                others = tuple(f for f in (life.spouse, *life.children) if f)
-                return Person(p.fnr, life.name, p.scenario, p.story, others)
-        known = sorted({str(p.scenario) for p in population.personas.values() if p.scenario})
-        raise LookupError(f"no persona for {scenario!r}; scenarios: {', '.join(known)}")
+                return self._person(p)
+        raise LookupError(f"no persona for {scenario!r}; scenarios: {', '.join(self._scenarios())}")
+
+    def personas(self, scenario: str | None = None) -> list[Person]:
+        """Every persona (curated, from the personas file, added while running), or those of one scenario
+        (`household` gives the whole household), in the order they were loaded."""
+        found = [self._person(p) for p in self.sandbox.population.personas.values()
+                 if scenario is None or p.scenario == scenario]
+        if scenario is not None and not found:
+            raise LookupError(f"no persona for scenario {scenario!r}; scenarios: {', '.join(self._scenarios())}")
+        return found
+
+    def _person(self, p: Any) -> Person:
+        life = self.sandbox.population.lookup(p.fnr)
+        if life is None:
+            return Person(p.fnr, "", p.scenario, p.story)
+        others = tuple(f for f in (life.spouse, *life.children) if f)
+        return Person(p.fnr, life.name, p.scenario, p.story, others)
+
+    def _scenarios(self) -> list[str]:
+        return sorted({str(p.scenario) for p in self.sandbox.population.personas.values() if p.scenario})
 
     @contextmanager
     def scenario(self, value: str, api: str | None = None) -> Iterator[None]:
@@ -154,22 +168,34 @@ class SandboxKit:
             self.sandbox.scenarios.update(previous)
 
     @contextmanager
-    def answer(self, api: str, drawn: Any) -> Iterator[None]:
-        """Calls to `api` inside the block get `drawn` — a body drawn from `responses(api, ...)`, or a
-        `CannedAnswer` — after authentication and input validation, as the service would answer it:
+    def answer(self, api: str, drawn: Any, *, off_contract: bool = False) -> Iterator[None]:
+        """Calls to `api` inside the block get `drawn` — a body drawn from `responses(api, ...)`, a
+        `CannedAnswer`, or a dict (a 200 body) — after authentication and input validation, as the service
+        would answer it:
 
             @given(drawn=responses("inntekt"))
             def test_any_valid_answer(ske_sandbox_shared, drawn):
                 with ske_sandbox_shared.answer("inntekt", drawn):
                     my_client.inntekter(fnr)
-        """
+
+        A hand-built answer (`CannedAnswer` or dict) must be one the contract documents — status, body,
+        `kode`, required headers — or `OffContractAnswer` says what is wrong; `off_contract=True` sends it
+        anyway, for a test of how the client copes with an answer the real service should never give."""
         from .. import contractschema
         from ..canned import CannedAnswer
         from ..generated import GeneratedResponder
+        from .answers import check
 
         if api not in DATA_APIS:
             raise ValueError(f"answer() serves the data APIs {', '.join(DATA_APIS)}, not {api!r}")
-        canned = drawn if isinstance(drawn, CannedAnswer) else CannedAnswer.from_drawn(drawn)
+        if isinstance(drawn, dict):
+            drawn = CannedAnswer(200, drawn)
+        if isinstance(drawn, CannedAnswer):
+            canned = drawn
+            if not off_contract:
+                check(api, canned)
+        else:  # drawn from the contract by responses(): valid by construction
+            canned = CannedAnswer.from_drawn(drawn)
         previous = self.sandbox.responder
 
         main = contractschema.templates(api)[0]  # a feed's page of events, not its start number
