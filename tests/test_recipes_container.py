@@ -6,6 +6,7 @@ and `make image` use or reproduce it.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -78,18 +79,29 @@ def test_the_documented_air_gapped_build_makes_an_image_with_its_healthcheck(pod
     assert "mockserver.health" in inspect.stdout and inspect.stdout.strip().endswith("10001:10001"), inspect.stdout
 
 
-def test_make_image_runs_the_documented_build_with_podman_when_docker_has_no_daemon(documented_image: str):
-    """`make -n` shows the recipe; the documented line it must equal was just built for real above."""
+def test_make_image_runs_the_documented_build_with_podman_when_docker_has_no_daemon(
+        podman: str, documented_image: str, build_context: Path):  # noqa: F811
     if shutil.which("make") is None:
         pytest.skip("no make")
     if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
         pytest.skip("docker has a daemon here, so make picks docker")
     documented = _documented("podman build", "WHEELS=local")
-    done = _run(["make", "-n", "image", "BASE=localhost/ske-sandbox-base:bookworm", "WHEELS=local"], cwd=ROOT)
+    base_args = ["BASE=localhost/ske-sandbox-base:bookworm", "WHEELS=local"]
+    done = _run(["make", "-n", "image", *base_args], cwd=ROOT)
     assert done.returncode == 0, _tail(done)
     assert shlex.split(done.stdout.strip()) == shlex.split(documented)
-    default = _run(["make", "-n", "image"], cwd=ROOT).stdout
-    assert "--build-arg BASE=python:3.12-slim --build-arg WHEELS=pypi" in default
+    assert "--build-arg BASE=python:3.12-slim --build-arg WHEELS=pypi" in _run(["make", "-n", "image"], cwd=ROOT).stdout
+    # and for real, in the build context with the wheelhouse (the documented build's layers make it quick)
+    tag = f"localhost/ske-sandbox-make:{os.getpid()}"
+    try:
+        done = _run(["make", "-f", str(ROOT / "Makefile"), "image", *base_args, f"IMAGE={tag}"], cwd=build_context,
+                    timeout=900)
+        assert done.returncode == 0, f"make image failed:\n{_tail(done, 40)}"
+        assert done.stdout.startswith("podman build --format docker --build-arg BASE=localhost/ske-sandbox-base")
+        inspect = _run([podman, "image", "inspect", tag, "--format", "{{json .Config.Healthcheck}}"])
+        assert "mockserver.health" in inspect.stdout, _tail(inspect)
+    finally:
+        _run([podman, "rmi", "--force", tag])
 
 
 def test_the_compose_stack_runs_its_client_and_exits_with_its_code(podman: str, documented_image: str,  # noqa: F811
