@@ -48,9 +48,13 @@ bench: install
 reliability: install
 	$(BIN)/python bench/reliability.py $(SIZE)
 
-# The container image (see the Containerfile): `make image` installs from PyPI during the build; where the
-# build cannot reach an index, `make wheelhouse image WHEELS=local` installs from ./wheels instead.
-ENGINE ?= $(shell command -v docker || command -v podman)
+# The container image (see the Containerfile): `make image` installs from PyPI during the build on a
+# python slim base; where the build cannot reach an index or a registry, `make wheelhouse` and
+# `make image BASE=localhost/ske-sandbox-base:bookworm WHEELS=local` (docs/deploy.md). The engine is docker
+# when its daemon answers, else podman (podman gets --format docker: the OCI format drops the HEALTHCHECK).
+ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+	elif command -v podman >/dev/null; then echo podman; else echo docker; fi)
+BASE ?= python:3.12-slim
 WHEELS ?= pypi
 IMAGE ?= ske-sandbox
 
@@ -59,7 +63,7 @@ wheelhouse: install
 	$(BIN)/pip wheel -q --wheel-dir wheels .
 
 image:
-	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) --build-arg WHEELS=$(WHEELS) -t $(IMAGE) -f Containerfile .
+	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker )--build-arg BASE=$(BASE) --build-arg WHEELS=$(WHEELS) -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) build dist wheels/*.whl

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rootful podman with runc, for the container test on a CI machine without a Docker daemon. Idempotent:
+# Rootful podman with runc (and podman-compose for the compose recipe), for the container tests on a CI machine without a Docker daemon. Idempotent:
 # installs only what is missing and writes the engine configuration only when it differs.
 set -euo pipefail
 
@@ -9,12 +9,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 missing=()
-for tool in podman runc debootstrap; do
+for tool in podman runc debootstrap podman-compose; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap; } \
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap podman-compose; } \
       >/tmp/ske-sandbox-apt.log 2>&1; then
     echo "container engine set-up failed (see /tmp/ske-sandbox-apt.log); the container test will skip" >&2
     exit 0
