@@ -111,7 +111,9 @@ def test_drawn_answers_are_accepted_as_they_are(ske_sandbox, http):
 
     from mockserver.testkit.strategies import responses
 
-    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # drawing whole contract bodies is slow by Hypothesis' measure, and that is what this test is about
+    @settings(max_examples=15, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(drawn=responses("inntekt", status="any"))
     def served(drawn):
         with ske_sandbox.answer("inntekt", drawn):

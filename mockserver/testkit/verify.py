@@ -110,6 +110,8 @@ def _run_operation(operation, base_url: str, headers: dict[str, str], max_exampl
     cases = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
                       operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
 
+    # every example is a call over the network to someone else's server: its speed and the size of what
+    # the contract makes us send say nothing about the stand-in, so no health check applies here
     @hypothesis_seed(seed)
     @settings(max_examples=max_examples, deadline=None, database=None, report_multiple_bugs=False,
               phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
