@@ -1,6 +1,6 @@
 """Fidelity, round two: what real consumer code and recorded answers show about the real services.
 
-One section per point of issue 9; each test fails on the sandbox as it was before and passes now.
+One section per fidelity gap consumers ran into; each test fails on the sandbox as it was before and passes now.
 """
 
 from __future__ import annotations
