@@ -22,6 +22,7 @@ from .sandbox import Sandbox
 from .securityheaders import SecurityHeaders
 from .services import DATA_APIS, SERVICES, of_path
 from .settings import Settings
+from .state import StoreError
 
 __all__ = ["Sandbox", "SandboxApp", "create_app"]
 
@@ -38,6 +39,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "not_found", "path": request.url.path}, status_code=404)
 
 
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """The shared state (serve --state) does not answer a page or control call: say so, never a traceback."""
+    return JSONResponse({"error": "state_unavailable", "reason": str(exc)}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
 class SandboxApp(Starlette):
     """The application with its sandbox at hand (`app.sandbox`, also `app.state.sandbox`)."""
 
@@ -51,7 +58,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp
         *(Mount(service.prefix, routes=import_module(service.routes).routes) for service in SERVICES),
         Mount("/__sandbox", routes=control.routes),
         *page.routes,
-    ], exception_handlers={404: not_found}, middleware=[
+    ], exception_handlers={404: not_found, StoreError: store_unavailable}, middleware=[
         # the guard after RealHosts, so it judges the path a real host name is routed to
         Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
         Middleware(BodyLimit)])

@@ -30,10 +30,15 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .tenants import TenantError, session_of
+
 ADMIN_HEADER = "x-ske-sandbox-admin"
 COOKIE = "ske_sandbox_admin"
 CONTROL_PREFIX = "/__sandbox"
 OPEN_CONTROL_PATHS = frozenset({"/__sandbox/health"})
+# A call with a Ske-Sandbox-Session header reads or clears that session's state only (control/routes.py):
+# the session id is its own key, so these need no admin token (Host and Origin rules still hold).
+SESSION_CONTROL_PATHS = frozenset({"/__sandbox/journal", "/__sandbox/report", "/__sandbox/reset"})
 LOGIN, LOGOUT = "/logg-inn", "/logg-ut"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -166,6 +171,13 @@ def has_token(scope: Scope, token: str) -> bool:
     return bool(sent) and hmac.compare_digest(sent.encode(), cookie_value(token).encode())
 
 
+def _has_session(scope: Scope) -> bool:
+    try:
+        return session_of(scope) is not None
+    except TenantError:
+        return False  # the route answers it with its 400 once the token is given; without, 401 as ever
+
+
 def _error(status: int, error: str, reason: str, **headers: str) -> Response:
     return JSONResponse({"error": error, "reason": reason}, status_code=status, headers=headers or None)
 
@@ -190,7 +202,8 @@ def check(scope: Scope) -> Response | None:
         scheme, name, port = own_origin(settings.base_url)
         return _error(403, "forbidden", f"cross-origin call refused; only {scheme}://{name}:{port} may "
                       "change the sandbox's state")
-    if token and path not in (LOGIN, LOGOUT) and not has_token(scope, token):
+    own_session = path in SESSION_CONTROL_PATHS and _has_session(scope)
+    if token and path not in (LOGIN, LOGOUT) and not own_session and not has_token(scope, token):
         if method in ("GET", "HEAD") and not path.startswith(CONTROL_PREFIX):
             return RedirectResponse(f"{LOGIN}?neste={quote(path)}", status_code=303)
         return _error(401, "unauthorized", "this wants the admin token: Authorization: Bearer <token>, "

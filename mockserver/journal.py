@@ -10,10 +10,8 @@ a few of their decoded claims, never as the signed string, and secret query or f
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-from collections import deque
+import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -28,10 +26,14 @@ from .conformance.checks import check, retry_problems
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
+from .state import JOURNAL_BYTES, JOURNAL_ENTRIES, Store, StoreError
+from .state.memory import MemoryStore
+from .tenants import ANONYMOUS, tenant_of
 
+log = logging.getLogger("ske_sandbox.journal")
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
-MAX_ENTRIES = 1000
-MAX_BYTES = 2 * 1024 * 1024  # all entries together, as JSON; ~3000 ordinary entries would fit
+MAX_ENTRIES = JOURNAL_ENTRIES  # per tenant
+MAX_BYTES = JOURNAL_BYTES  # per tenant, as JSON; ~3000 ordinary entries would fit
 # What can force an answer (an entry's `forced_by`): the scenario header or the kit's scenario(), a canned
 # answer (the kit's answer(), `serve --responses generated`), a `--fault-rate` roll, a network fault.
 FORCED_BY = ("scenario", "answer", "fault-rate", "network-fault")
@@ -67,14 +69,12 @@ def _authorization(value: str | None) -> dict[str, Any] | None:
 
 
 class Journal:
-    """The last `size` entries, and no more than `max_bytes` of them: the oldest go first."""
+    """The calls of each tenant: the last JOURNAL_ENTRIES, and (in memory) no more than `max_bytes` of them;
+    the oldest go first. Kept in the sandbox's store (state/), so workers and replicas share one journal."""
 
-    def __init__(self, size: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
-        self._entries: deque[tuple[dict[str, Any], int]] = deque()
-        self._size, self._max_bytes, self._bytes = size, max_bytes, 0
-        self._lock = threading.Lock()
-        self._seq = itertools.count(1)
-        self._example = 0  # raised by new_example(); the Retry-After check pairs calls of one example only
+    def __init__(self, store: Store | None = None, size: int = JOURNAL_ENTRIES, max_bytes: int = JOURNAL_BYTES
+                 ) -> None:
+        self.store = store if store is not None else MemoryStore(entries=size, max_bytes=max_bytes)
 
     def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False,
              by: str | None = None) -> None:
@@ -90,32 +90,25 @@ class Journal:
         """The answer was held back on purpose (a slow scenario, `--latency`); its status is still the call's."""
         request.state.journal_delayed = {"by": by, "seconds": round(seconds, 3)}
 
-    def new_example(self) -> None:
-        """Calls from here on are a new example: an earlier answer's Retry-After no longer binds them."""
-        with self._lock:
-            self._example += 1
+    def new_example(self, tenant: str = ANONYMOUS) -> None:
+        """The tenant's calls from here on are a new example: an earlier answer's Retry-After no longer binds
+        them."""
+        self.store.new_example(tenant)
 
-    def add(self, entry: dict[str, Any]) -> None:
-        size = size_of(entry)
-        with self._lock:
-            entry["seq"] = next(self._seq)
-            if self._example:
-                entry["example"] = self._example
-            self._entries.append((entry, size))
-            self._bytes += size
-            while len(self._entries) > self._size or (self._bytes > self._max_bytes and len(self._entries) > 1):
-                self._bytes -= self._entries.popleft()[1]
+    def add(self, entry: dict[str, Any], tenant: str = ANONYMOUS) -> None:
+        entry["tenant"] = tenant
+        self.store.journal_add(tenant, entry, size_of(entry))
 
     @property
     def bytes(self) -> int:
         """About how many bytes the entries take as JSON (their verdicts not counted)."""
-        return self._bytes
+        return self.store.journal_bytes(None)
 
-    def entries(self, checkpoint: Callable[[], None] | None = None) -> list[dict[str, Any]]:
-        """The entries, oldest first, each with its contract verdict. `checkpoint` is called between entries (it
-        raises to give up the work, e.g. when the caller has gone)."""
-        with self._lock:
-            entries = [entry for entry, _ in self._entries]
+    def entries(self, checkpoint: Callable[[], None] | None = None, tenant: str | None = None
+                ) -> list[dict[str, Any]]:
+        """One tenant's entries (None: everyone's), oldest first, each with its contract verdict. `checkpoint`
+        is called between entries (it raises to give up the work, e.g. when the caller has gone)."""
+        entries = self.store.journal(tenant)
         retries = retry_problems(entries)
         for e in entries:
             if checkpoint is not None:
@@ -127,10 +120,8 @@ class Journal:
                 e["problems"], e["conforms"] = problems, not problems
         return entries
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+    def clear(self, tenant: str | None = None) -> None:
+        self.store.journal_clear(tenant)
 
 
 NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a client
@@ -230,7 +221,10 @@ class Recorder:
             entry["delayed"] = state["journal_delayed"]
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
-        sandbox.journal.add(entry)
+        try:
+            sandbox.journal.add(entry, tenant_of(scope, entry["consumer"]))
+        except StoreError as exc:  # the call was answered; only its entry is lost, and the log says so
+            log.error("journal entry lost: %s", exc)
 
 
 def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:

@@ -30,6 +30,7 @@ class Settings:
     enforce_concurrency: bool = False
     admin_token: str | None = None  # when set, the control API (/__sandbox/*) wants it
     require_file: Path | None = None  # outcomes GET /__sandbox/report holds the journal to (coverage.py)
+    state: str | None = None  # where shared state lives (state/): memory: (default), sqlite:///PATH, redis://…
     clock: Clock = field(default_factory=Clock)
 
     @property

@@ -88,7 +88,7 @@ def test_delete_journal_clears_it(ske_sandbox):
     c = ske_sandbox.client
     ske_sandbox.token()
     assert c.get("/__sandbox/journal").json()
-    assert c.delete("/__sandbox/journal").json() == {"cleared": True}
+    assert c.delete("/__sandbox/journal").json() == {"cleared": True, "tenant": None}
     assert c.get("/__sandbox/journal").json() == []
 
 

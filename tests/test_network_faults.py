@@ -284,8 +284,11 @@ def test_the_seeded_rate_draws_the_same_faults_for_the_same_seed():
     a = Faults(seed=7, network_rate=0.25, network_faults=("reset", "trickle:1s"))
     first = draws(a)
     assert draws(Faults(seed=7, network_rate=0.25, network_faults=("reset", "trickle:1s"))) == first
-    a.reset()
+    a.store.reset(None)  # a reset of the sandbox's state starts the sequences again
     assert draws(a) == first
+    assert draws(a) != first  # ... which go on where they were, unless reset
+    a.store.reset("org:910000001")  # another tenant's reset does not restart this one
+    assert draws(a) != first
     assert set(first) == {None, "reset", "trickle:1s"} and 25 <= sum(v is not None for v in first) <= 75
     assert draws(Faults(seed=7)) == [None] * 200
     # the error rate's sequence is its own: turning the network rate on does not shift it

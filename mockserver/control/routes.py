@@ -23,6 +23,7 @@ from ..population.personas import PersonaError, PersonaLimitError
 from ..population.timeline import what_follows
 from ..resources import contracts_dir
 from ..sandbox import population_of, sandbox_of
+from ..tenants import SESSION_HEADER, TenantError, parse_tenant, session_of, tenant
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_CLOCK_BODY = 1024  # {"today": "YYYY-MM-DD"} or {"days": N}
@@ -49,14 +50,38 @@ async def info(request: Request) -> Response:
     })
 
 
+def tenant_asked(request: Request) -> str | None:
+    """The tenant a control call reads or resets: its Ske-Sandbox-Session, else `?tenant=` (the admin's
+    choice), else None (every tenant). TenantError for a header or value the sandbox cannot take."""
+    session = session_of(request.scope)
+    if session is not None:
+        return tenant(session, None)
+    named = request.query_params.get("tenant")
+    return parse_tenant(named) if named is not None else None
+
+
+def tenant_problem(exc: TenantError) -> JSONResponse:
+    return problem(400, str(exc), header=SESSION_HEADER)
+
+
 async def journal(request: Request) -> Response:
     """Verdicts for a full journal take a while: worked out in a thread, and given up if the caller leaves."""
     sb = sandbox_of(request)
+    try:
+        who = tenant_asked(request)
+    except TenantError as exc:
+        return tenant_problem(exc)
     if request.method == "DELETE":
-        sb.journal.clear()
-        return JSONResponse({"cleared": True})
-    answer = await run_while_connected(request, lambda checkpoint: JSONResponse(sb.journal.entries(checkpoint)))
+        sb.journal.clear(who)
+        return JSONResponse({"cleared": True, "tenant": who})
+    answer = await run_while_connected(request, lambda checkpoint: JSONResponse(sb.journal.entries(checkpoint,
+                                                                                                   who)))
     return answer or Response(status_code=499)
+
+
+async def tenants(request: Request) -> Response:
+    """The tenants with a journal (admin only: each is a consumer org or a CI job's session)."""
+    return JSONResponse({"tenants": sandbox_of(request).store.tenants()})
 
 
 REPORT_FORMATS = {"json": "application/json", "junit": "application/xml; charset=utf-8",
@@ -70,11 +95,15 @@ async def report(request: Request) -> Response:
     if fmt not in REPORT_FORMATS:
         return problem(400, f"format must be one of {', '.join(REPORT_FORMATS)}", formats=list(REPORT_FORMATS))
     sb = sandbox_of(request)
+    try:
+        who = tenant_asked(request)
+    except TenantError as exc:
+        return tenant_problem(exc)
 
     def build(checkpoint: Callable[[], None]) -> Response:
         from ..conformance import coverage, verdict
 
-        entries = sb.journal.entries(checkpoint)
+        entries = sb.journal.entries(checkpoint, who)
         cov = coverage.of_entries(entries, sb.requirements)
         if fmt == "json":
             return JSONResponse(verdict.as_json(entries, cov))
@@ -85,8 +114,13 @@ async def report(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    sandbox_of(request).reset()
-    return JSONResponse({"reset": True})
+    """One tenant's state (its session's, or `?tenant=`), or without either everything, the world too."""
+    try:
+        who = tenant_asked(request)
+    except TenantError as exc:
+        return tenant_problem(exc)
+    sandbox_of(request).reset(who)
+    return JSONResponse({"reset": True, "tenant": who})
 
 
 async def demo(request: Request) -> Response:
@@ -190,6 +224,7 @@ routes = [
     Route("/health", health),
     Route("/info", info),
     Route("/journal", journal, methods=["GET", "DELETE"]),
+    Route("/tenants", tenants),
     Route("/report", report),
     Route("/reset", reset, methods=["POST"]),
     Route("/demo-client", demo),

@@ -29,6 +29,8 @@ from ..representation import JSON, NotAcceptable, choose_media_type, render
 from ..sandbox import sandbox_of
 from ..services import Service
 from ..skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
+from ..state import StoreError
+from ..tenants import SESSION_HEADER, TenantError, session_of, tenant
 from ..wire import wire_of
 
 log = logging.getLogger("ske_sandbox")
@@ -118,9 +120,9 @@ def _scenario(request: Request, api: ApiSpec) -> tuple[SkeError | None, float, N
                      f"{NETWORK_FAULTS}")
 
 
-def _drawn_fault(request: Request) -> NetworkFault | None:
+def _drawn_fault(request: Request, tenant: str) -> NetworkFault | None:
     """The network fault `--network-fault-rate` draws for this call, if the server can act it out."""
-    value = sandbox_of(request).faults.network()
+    value = sandbox_of(request).faults.network(tenant)
     fault = parse(value) if value is not None else None
     if fault is None or (fault.needs_wire and wire_of(request.scope) is None):
         return None
@@ -133,6 +135,20 @@ def _broken(request: Request, answer: Response, fault: NetworkFault | None, call
         return answer
     sandbox_of(request).journal.note(request, fault.value, caller, forced=True, by="network-fault")
     return FaultResponse(fault, answer)
+
+
+def _tenant(request: Request, api: ApiSpec, caller: Caller) -> str:
+    """The caller's tenant (tenants.py); a session header the sandbox cannot take is the API's 400."""
+    try:
+        return tenant(session_of(request.scope), caller.consumer)
+    except TenantError as exc:
+        raise api.errors("invalid", f"Ugyldig {SESSION_HEADER}: {exc}") from exc
+
+
+def unavailable(api: ApiSpec) -> SkeError:
+    """The sandbox's shared state (serve --state) does not answer: the API's 503, never a guessed answer."""
+    return api.errors("backend", "Tjenesten er midlertidig utilgjengelig (sandboxens delte tilstand svarer ikke)",
+                      status="503", **{"Retry-After": "1"})
 
 
 def too_many(api: ApiSpec) -> SkeError:
@@ -178,20 +194,21 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
         caller = authenticate(request, api)
         if not acceptable:
             raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
+        tenant_key = _tenant(request, api, caller)
         forced, slow, fault = _scenario(request, api)
-        fault = fault or _drawn_fault(request)
+        fault = fault or _drawn_fault(request, tenant_key)
         # a call is in flight for its whole duration, delays included
-        slot = sandbox.faults.acquire(api.name, caller.consumer, request.scope.get("client"))
+        slot = sandbox.faults.acquire(api.name, caller.consumer, request.scope.get("client"), tenant_key)
         if slot is None:
             raise too_many(api)
-        delay = slow + sandbox.faults.delay()
+        delay = slow + sandbox.faults.delay(tenant_key)
         if delay:
             sandbox.journal.delayed(request, "scenario" if slow else "latency", delay)
             await asyncio.sleep(delay)
         if forced is not None:
             forced_by = "scenario"
             raise forced
-        if sandbox.faults.roll():
+        if sandbox.faults.roll(tenant_key):
             forced_by = "fault-rate"
             raise api.errors("backend", "Uventet feil i baksystem (tilfeldig feil, --fault-rate)")
         query = check(request, caller)
@@ -208,12 +225,20 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
     except SkeError as err:
         sandbox.journal.note(request, err.kode, caller, forced=forced_by is not None, by=forced_by)
         return _broken(request, error_response(err, media, korrelasjonsid), fault, caller)
+    except StoreError as exc:
+        log.error("%s: %s", api.name, exc)
+        down = unavailable(api)
+        sandbox.journal.note(request, down.kode, caller)
+        return error_response(down, media, korrelasjonsid)
     except Exception:  # a sandbox bug must still answer in the API's own format
         log.exception("unexpected error in %s", api.name)
         return error_response(api.errors("unexpected"), media, korrelasjonsid)
     finally:
         if slot is not None:
-            sandbox.faults.release(slot)
+            try:
+                sandbox.faults.release(slot)
+            except StoreError as exc:  # the slot runs out by itself in the store
+                log.error("%s: slot not released: %s", api.name, exc)
 
 
 def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:

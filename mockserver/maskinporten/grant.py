@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import heapq
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +18,9 @@ from cryptography.x509.oid import NameOID
 from .. import fastjwt
 from ..clock import Clock, is_time
 from ..identifiers import InvalidIdentifier, parse_person_number
+from ..state import Store
+from ..state.memory import MemoryStore
+from ..tenants import ANONYMOUS, tenant
 from .businessca import issued_by_ca, leaf_problem
 from .errors import GrantError, auth_failed, invalid_request
 from .registry import Client, Registry
@@ -41,45 +42,32 @@ class ValidGrant:
     resource: list[str] | None
     pid: str | None = None  # end-user restriction, carried into the access token
 
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
 
 class JtiCache:
-    """Remembers used grant ids until their expiry (plus skew), per client.
+    """Remembers used grant ids until their expiry (plus skew), per client, in the sandbox's store: workers
+    and replicas sharing a store refuse each other's replays. Each id is noted with the tenant whose call
+    used it, so a tenant's reset frees its own ids only."""
 
-    A heap of (expiry, id) lets each `use` drop the ids that have run out in O(log n), so the cost per
-    grant stays flat however many ids are live."""
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store if store is not None else MemoryStore()
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, str], float] = {}
-        self._expiries: list[tuple[float, tuple[str, str]]] = []
-        self._lock = threading.Lock()
+    @staticmethod
+    def _key(client_id: str, jti: str) -> str:
+        return f"{client_id}|{jti}"
 
     def seen(self, client_id: str, jti: str, now: float) -> bool:
-        return self._seen.get((client_id, jti), -1) >= now
+        return self.store.grant_seen(self._key(client_id, jti), now)
 
-    def use(self, client_id: str, jti: str, exp: float, now: float) -> bool:
-        with self._lock:
-            self._prune(now)
-            key = (client_id, jti)
-            if self._seen.get(key, -1) >= now:
-                return False
-            self._seen[key] = exp + SKEW
-            heapq.heappush(self._expiries, (exp + SKEW, key))
-            return True
-
-    def _prune(self, now: float) -> None:
-        expiries, seen = self._expiries, self._seen
-        while expiries and expiries[0][0] < now:
-            until, key = heapq.heappop(expiries)
-            if seen.get(key) == until:  # not re-used since with a later expiry
-                del seen[key]
+    def use(self, client_id: str, jti: str, exp: float, now: float, tenant: str = ANONYMOUS) -> bool:
+        return self.store.grant_use(self._key(client_id, jti), tenant, exp + SKEW, now)
 
     def __len__(self) -> int:
-        return len(self._seen)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-            self._expiries.clear()
+        live = getattr(self.store, "live_grants", None)
+        return int(live()) if live is not None else 0
 
 
 def _claims_without_verification(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
@@ -135,14 +123,16 @@ def _leaf_certificate(header: dict[str, Any]) -> x509.Certificate:
 
 
 class GrantValidator:
-    def __init__(self, issuer: str, registry: Registry, clock: Clock) -> None:
+    def __init__(self, issuer: str, registry: Registry, clock: Clock, store: Store | None = None) -> None:
         self.issuer = issuer
         self.registry = registry
         self.clock = clock
-        self.jti = JtiCache()
+        self.jti = JtiCache(store)
 
-    def validate(self, form: dict[str, str], issuer: str | None = None) -> ValidGrant:
-        """`issuer`: the environment's issuer the grant's `aud` must name (default: the sandbox's own)."""
+    def validate(self, form: dict[str, str], issuer: str | None = None, session: str | None = None
+                 ) -> ValidGrant:
+        """`issuer`: the environment's issuer the grant's `aud` must name (default: the sandbox's own).
+        `session`: the call's Ske-Sandbox-Session, whose tenant the grant id is noted for."""
         issuer = issuer or self.issuer
         grant_type = form.get("grant_type")
         if grant_type != GRANT_TYPE:
@@ -189,7 +179,8 @@ class GrantValidator:
             raise auth_failed("MP-124", "Invalid JWT signature")
 
         # Remembered only once the signature holds, so a forged grant cannot burn a real client's jti.
-        if jti is not None and not self.jti.use(client.client_id, str(jti), exp, now):
+        if jti is not None and not self.jti.use(client.client_id, str(jti), exp, now,
+                                                tenant(session, client.orgnr)):
             raise GrantError("MP-012", "Grant is used before")
 
         scope = claims.get("scope", "")

@@ -14,6 +14,8 @@ from ..dataapi.gateway import SCENARIO_HEADER
 from ..environments import environment_of
 from ..netfaults import FaultResponse, NetworkFault, parse
 from ..sandbox import sandbox_of
+from ..state import StoreError
+from ..tenants import SESSION_HEADER, TenantError, session_of
 from ..wire import wire_of
 from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
@@ -86,19 +88,38 @@ async def token(request: Request) -> Response:
     return FaultResponse(fault, answer)
 
 
+def _session(request: Request) -> str | None:
+    try:
+        return session_of(request.scope)
+    except TenantError as exc:
+        raise invalid_request(f"Invalid {SESSION_HEADER}: {exc}") from exc
+
+
+def unavailable() -> Response:
+    """The sandbox's shared state does not answer (serve --state): a 503 in OAuth's words, so a client retries
+    and no grant is taken as unused when it cannot be checked."""
+    return JSONResponse({"error": "temporarily_unavailable", "error_description": "The token service is "
+                         "temporarily unavailable (the sandbox's shared state does not answer)"},
+                        status_code=503, headers={"Retry-After": "1", "Cache-Control": "no-store"})
+
+
 async def _token_answer(request: Request, issuer: str) -> Response:
     sandbox = sandbox_of(request)
     try:
-        grant = sandbox.grants.validate(await _form(request), issuer)
+        grant = sandbox.grants.validate(await _form(request), issuer, _session(request))
     except GrantError as err:
         sandbox.journal.note(request, err.code)
         return err.response(issuer)
+    except StoreError as exc:
+        log.error("token: %s", exc)
+        sandbox.journal.note(request, "temporarily_unavailable")
+        return unavailable()
     except Exception:  # a sandbox defect still answers in Maskinporten's format
         log.exception("unexpected error in the token endpoint")
         return GrantError("MP-011", "Invalid assertion. Invalid parameter value", "invalid_request").response(
             issuer)
     answer = sandbox.tokens.issue(grant, issuer)
-    sandbox.journal.note(request, "token")
+    sandbox.journal.note(request, "token", grant)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

@@ -50,7 +50,7 @@ class _PeekingJti(JtiCache):
     def seen(self, client_id: str, jti: str, now: float) -> bool:
         return self._live.seen(client_id, jti, now)
 
-    def use(self, client_id: str, jti: str, exp: float, now: float) -> bool:
+    def use(self, client_id: str, jti: str, exp: float, now: float, tenant: str = "") -> bool:
         return not self._live.seen(client_id, jti, now)
 
 

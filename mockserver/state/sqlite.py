@@ -1,0 +1,219 @@
+"""A SQLite file in WAL mode: the state `serve --workers N` shares between its processes on one machine.
+
+Each process (and each forked worker) opens its own connection; every change is one short transaction,
+so workers never see half of another's change. Readers do not block the writer in WAL mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from . import JOURNAL_ENTRIES, Store, StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grants (key TEXT PRIMARY KEY, tenant TEXT NOT NULL, until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS grants_until ON grants (until);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
+                                    entry TEXT NOT NULL, size INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_tenant ON journal (tenant, seq);
+CREATE TABLE IF NOT EXISTS examples (tenant TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS draws (tenant TEXT NOT NULL, stream TEXT NOT NULL, n INTEGER NOT NULL,
+                                  PRIMARY KEY (tenant, stream));
+CREATE TABLE IF NOT EXISTS slots (key TEXT NOT NULL, slot TEXT NOT NULL, until REAL NOT NULL,
+                                  PRIMARY KEY (key, slot));
+CREATE TABLE IF NOT EXISTS world (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, doc TEXT);
+"""
+PRUNE_EVERY = 64  # journal inserts between trimming a tenant to its last JOURNAL_ENTRIES
+INF = 1e300  # SQLite has no infinity literal that survives a REAL column round trip everywhere
+
+
+def path_of(url: str) -> Path:
+    """sqlite:///abs/path or sqlite:relative/path → the file."""
+    parts = urlsplit(url)
+    path = unquote(parts.path if parts.netloc in ("", "localhost") else "")
+    if not path:
+        raise StoreError(f"--state {url!r}: name the file, e.g. sqlite:///tmp/ske-sandbox.db")
+    return Path(path)
+
+
+class SqliteStore(Store):
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_of(url)
+        self._pid = -1
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._inserts = 0
+        self.check()
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; a read takes no write lock (WAL readers see the last commit)."""
+        with self._lock:
+            if self._conn is None or self._pid != os.getpid():  # a forked worker opens its own
+                self._conn = self._open()
+                self._pid = os.getpid()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"state file {self.path}: {exc}") from exc
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable enough for a sandbox, no fsync per call
+            conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"state file {self.path}: {exc}") from exc
+        return conn
+
+    def check(self) -> None:
+        with self._tx() as conn:
+            conn.execute("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    # -- used grant ids ----------------------------------------------------------------------------
+    def grant_seen(self, key: str, now: float) -> bool:
+        with self._tx(write=False) as conn:
+            row = conn.execute("SELECT until FROM grants WHERE key = ?", (key,)).fetchone()
+        return row is not None and row[0] >= now
+
+    def grant_use(self, key: str, tenant: str, until: float, now: float) -> bool:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM grants WHERE until < ?", (now,))
+            cur = conn.execute("INSERT OR IGNORE INTO grants (key, tenant, until) VALUES (?, ?, ?)",
+                               (key, tenant, until))
+            return cur.rowcount == 1
+
+    # -- the journal -------------------------------------------------------------------------------
+    def journal_add(self, tenant: str, entry: dict[str, Any], size: int) -> None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT n FROM examples WHERE tenant = ?", (tenant,)).fetchone()
+            if row is not None:
+                entry["example"] = row[0]
+            cur = conn.execute("INSERT INTO journal (tenant, entry, size) VALUES (?, ?, ?)",
+                               (tenant, json.dumps(entry), size))
+            entry["seq"] = cur.lastrowid
+            self._inserts += 1
+            if self._inserts % PRUNE_EVERY == 0:
+                conn.execute("DELETE FROM journal WHERE tenant = ? AND seq <= (SELECT seq FROM journal WHERE "
+                             "tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)", (tenant, tenant, JOURNAL_ENTRIES))
+
+    def journal(self, tenant: str | None) -> list[dict[str, Any]]:
+        with self._tx(write=False) as conn:
+            if tenant is None:
+                rows = conn.execute("SELECT seq, entry FROM journal ORDER BY seq DESC LIMIT ?",
+                                    (JOURNAL_ENTRIES * 4,)).fetchall()
+            else:
+                rows = conn.execute("SELECT seq, entry FROM journal WHERE tenant = ? ORDER BY seq DESC LIMIT ?",
+                                    (tenant, JOURNAL_ENTRIES)).fetchall()
+        return [{**json.loads(entry), "seq": seq} for seq, entry in reversed(rows)]
+
+    def journal_bytes(self, tenant: str | None) -> int:
+        with self._tx(write=False) as conn:
+            if tenant is None:
+                row = conn.execute("SELECT COALESCE(SUM(size), 0) FROM journal").fetchone()
+            else:
+                row = conn.execute("SELECT COALESCE(SUM(size), 0) FROM journal WHERE tenant = ?",
+                                   (tenant,)).fetchone()
+        return int(row[0])
+
+    def journal_clear(self, tenant: str | None) -> None:
+        with self._tx() as conn:
+            if tenant is None:
+                conn.execute("DELETE FROM journal")
+            else:
+                conn.execute("DELETE FROM journal WHERE tenant = ?", (tenant,))
+
+    def new_example(self, tenant: str) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO examples (tenant, n) VALUES (?, 1) "
+                         "ON CONFLICT (tenant) DO UPDATE SET n = n + 1", (tenant,))
+
+    # -- draws and slots ---------------------------------------------------------------------------
+    def draw(self, tenant: str, stream: str) -> int:
+        with self._tx() as conn:
+            row = conn.execute("INSERT INTO draws (tenant, stream, n) VALUES (?, ?, 1) ON CONFLICT (tenant, stream) "
+                               "DO UPDATE SET n = n + 1 RETURNING n", (tenant, stream)).fetchone()
+        return int(row[0]) - 1
+
+    def slot_take(self, key: str, slot: str, now: float, limit: int, drop: str | None = None) -> bool:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM slots WHERE key = ? AND (until <= ? OR slot = ?)", (key, now, drop or ""))
+            (held,) = conn.execute("SELECT COUNT(*) FROM slots WHERE key = ?", (key,)).fetchone()
+            if held >= limit:
+                return False
+            conn.execute("INSERT OR REPLACE INTO slots (key, slot, until) VALUES (?, ?, ?)", (key, slot, INF))
+            return True
+
+    def slot_free(self, key: str, slot: str, until: float) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE slots SET until = ? WHERE key = ? AND slot = ?", (until, key, slot))
+
+    # -- the world ---------------------------------------------------------------------------------
+    def world_version(self) -> int:
+        with self._tx(write=False) as conn:
+            row = conn.execute("SELECT version FROM world WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def world(self) -> tuple[int, dict[str, Any] | None]:
+        with self._tx(write=False) as conn:
+            row = conn.execute("SELECT version, doc FROM world WHERE id = 1").fetchone()
+        if row is None:
+            return 0, None
+        return int(row[0]), json.loads(row[1]) if row[1] else None
+
+    def set_world(self, world: dict[str, Any] | None) -> int:
+        doc = json.dumps(world) if world is not None else None
+        with self._tx() as conn:
+            row = conn.execute("INSERT INTO world (id, version, doc) VALUES (1, 1, ?) ON CONFLICT (id) "
+                               "DO UPDATE SET version = version + 1, doc = excluded.doc RETURNING version",
+                               (doc,)).fetchone()
+        return int(row[0])
+
+    # -- tenants -----------------------------------------------------------------------------------
+    def tenants(self) -> list[str]:
+        with self._tx(write=False) as conn:
+            return [row[0] for row in conn.execute("SELECT DISTINCT tenant FROM journal ORDER BY tenant")]
+
+    def reset(self, tenant: str | None) -> None:
+        with self._tx() as conn:
+            if tenant is None:
+                for table in ("grants", "journal", "examples", "draws", "slots"):
+                    conn.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are the constants above
+                conn.execute("INSERT INTO world (id, version, doc) VALUES (1, 1, NULL) ON CONFLICT (id) "
+                             "DO UPDATE SET version = version + 1, doc = NULL")
+                return
+            for table in ("grants", "journal", "examples", "draws"):
+                conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))  # noqa: S608
+            conn.execute("DELETE FROM slots WHERE key LIKE ? ESCAPE '\\'", (_like_prefix(tenant),))
+
+
+def _like_prefix(tenant: str) -> str:
+    escaped = tenant.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}|%"
