@@ -50,12 +50,17 @@ async def run_while_connected(request: Request, work: Callable[[Callable[[], Non
         gone.set()
 
     result: T | None = None
+    failure: Exception | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
             result = await anyio.to_thread.run_sync(work, check, limiter=_capacity())
         except Stopped:
             result = None
+        except Exception as exc:  # raised as itself below, not wrapped in the task group's ExceptionGroup
+            failure = exc
         finally:
             group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     return result

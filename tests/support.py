@@ -54,3 +54,46 @@ def running_server(*args: str) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def redis_server_binary() -> str | None:
+    """Debian's redis-server (or valkey-server); .ci/run installs it where it is absent."""
+    import shutil
+
+    return shutil.which("redis-server") or shutil.which("valkey-server")
+
+
+@contextmanager
+def redis_server(tmp: Path) -> Iterator[str]:
+    """A real redis-server on a free loopback port, no persistence; yields its redis:// URL."""
+    binary = redis_server_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("redis-server is missing: .ci/run installs Debian's redis-server")
+        import pytest
+
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp), "--protected-mode", "yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start (exit {proc.poll()})")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -57,6 +57,13 @@ def register(sub: Any) -> None:
     p.add_argument("--http", choices=("h11", "httptools"), default="httptools",
                    help="HTTP parser: httptools (default, llhttp) or h11 (pure Python, about 1.5x the CPU per "
                         "call); both keep the head-size limit, the head timeout and idle shedding")
+    p.add_argument("--workers", type=opt.bounded(0, 64, "--workers"), default=opt.env("WORKERS", "1"),
+                   help="server processes sharing one socket and one state (default 1; 0: one per core); "
+                        "more than one keeps the state in a SQLite file unless --state says otherwise "
+                        "(env SKE_SANDBOX_WORKERS)")
+    p.add_argument("--state", default=opt.env("STATE"), metavar="URL",
+                   help="where the state workers and replicas share lives: memory: (default, one process), "
+                        "sqlite:///PATH or redis://HOST:PORT/DB (env SKE_SANDBOX_STATE)")
     opt.admin_token_options(p, "token the control API /__sandbox/* wants; required when bound to anything "
                             "but loopback")
 
@@ -99,7 +106,7 @@ def _settings(args: argparse.Namespace, public: str) -> Any:
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency, choices_file=args.choices_file, admin_token=args.admin_token,
         network_fault_rate=args.network_fault_rate, network_faults=args.network_faults,
-        require_file=args.require_file,
+        require_file=args.require_file, state=args.state,
     )
 
 
@@ -145,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"ske-sandbox: bound to {args.host}, the control API (reset, journal, demo key) would be open to "
               "the network; start with --admin-token-file PATH (or --admin-token TOKEN)", file=sys.stderr)
         return 2
+    problem = _choose_state(args)
+    if problem:
+        print(f"ske-sandbox: {problem}", file=sys.stderr)
+        return 2
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -158,7 +169,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"ske-sandbox: warning: bound to {args.host or '*'} without --public-url; the issuer is "
               f"{public}/maskinporten/ — set --public-url to the address clients use", file=sys.stderr)
     settings = _settings(args, public)
-    app = create_app(settings)
+    from ..state import StoreError
+
+    try:
+        app = create_app(settings)
+        app.sandbox.store.check()
+    except StoreError as exc:
+        print(f"ske-sandbox: cannot use the shared state: {exc}", file=sys.stderr)
+        return 2
     sandbox = app.state.sandbox
     if args.responses == "generated":
         from ..generated import GeneratedResponder
@@ -177,5 +195,40 @@ def run(args: argparse.Namespace) -> int:
                     args.ready_file.write_text(json.dumps(ready, indent=2) + "\n")
 
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **_server_options(args, settings, tls))
-    Announcing(config).run(sockets=[sock])
-    return 0
+    if args.workers == 1:
+        Announcing(config).run(sockets=[sock])
+        return 0
+    from ..workers import supervise, wait_until_listening
+
+    def announce() -> None:
+        if wait_until_listening(sock):
+            print(f"  {args.workers} workers share one socket and the state {sandbox.store.url}", flush=True)
+            print(f"ske-sandbox listening on {listening}", flush=True)
+            if args.ready_file:
+                args.ready_file.write_text(json.dumps({**ready, "workers": args.workers}, indent=2) + "\n")
+
+    sandbox.store.close()  # each worker opens its own connection
+    try:
+        return supervise(args.workers, lambda: uvicorn.Server(config).run(sockets=[sock]), announce)
+    finally:
+        if getattr(args, "state_folder", None):  # the SQLite file made for this run
+            import shutil
+
+            shutil.rmtree(args.state_folder, ignore_errors=True)
+
+
+def _choose_state(args: argparse.Namespace) -> str | None:
+    """Settle --workers and --state together; a message when they cannot go together."""
+    from ..workers import cores
+
+    if args.workers == 0:
+        args.workers = cores()
+    memory = args.state in (None, "memory", "memory:", "memory://")
+    if args.workers > 1 and memory:
+        if args.state is not None:
+            return f"--workers {args.workers} cannot share memory: use sqlite:///PATH or redis://HOST:PORT/DB"
+        import tempfile
+
+        args.state_folder = tempfile.mkdtemp(prefix="ske-sandbox-state-")
+        args.state = f"sqlite://{args.state_folder}/state.db"
+    return None

@@ -6,6 +6,7 @@ add personas at runtime, read and move the data calendar, and fetch the contract
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,16 @@ async def health(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
-    sb = sandbox_of(request)
+    sb, population = sandbox_of(request), population_of(request)
     return JSONResponse({
         "version": __version__,
         "seed": sb.settings.seed,
-        "today": sb.population.calendar.today.isoformat(),
-        "population": sb.population.size,
+        "today": population.calendar.today.isoformat(),
+        "population": population.size,
         "issuer": sb.issuer,
         "base_urls": sb.base_urls(),
+        "state": sb.store.url,
+        "worker": os.getpid(),  # which process answered: workers share one socket (serve --workers)
     })
 
 
@@ -186,7 +189,7 @@ async def _clock_field(request: Request, name: str) -> Any:
 async def clock(request: Request) -> Response:
     """GET: the data calendar's date and what follows from it; PUT {"today": "YYYY-MM-DD"}: set it."""
     if request.method == "GET":
-        return _clock_facts(request, sandbox_of(request).population.calendar)
+        return _clock_facts(request, population_of(request).calendar)
     try:
         calendar = sandbox_of(request).set_today(await _clock_field(request, "today"))
     except CalendarError as exc:

@@ -13,6 +13,7 @@ _DAYS = re.compile(r"-?[0-9]{1,6}", re.ASCII)
 
 
 def facts(sandbox: Any) -> dict[str, Any]:
+    sandbox.sync_world()  # another worker may have moved it
     return {**what_follows(sandbox.population.calendar, sandbox.population.choices),
             "start": sandbox.start_today.isoformat()}
 

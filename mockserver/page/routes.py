@@ -112,7 +112,7 @@ async def raw(request: Request) -> Response:
 
 
 async def tryit(request: Request) -> Response:
-    population = sandbox_of(request).population
+    population = population_of(request)
     personas = [p for p in population.personas.values() if p.exists]
     context: dict[str, Any] = {"groups": scenario_choices(), "personas": personas, "flow": None,
                                "fnr": request.query_params.get("fnr", personas[0].fnr if personas else ""),

@@ -23,8 +23,8 @@ COMMAND_TIMEOUT = 5.0
 USE_GRANT = """
 local held = redis.call('GET', KEYS[1])
 if held then
-  local until = tonumber(string.match(held, '^[^|]*'))
-  if until and until >= tonumber(ARGV[2]) then return 0 end
+  local ends = tonumber(string.match(held, '^[^|]*'))
+  if ends and ends >= tonumber(ARGV[2]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[3], 'PX', ARGV[4])
 return 1
