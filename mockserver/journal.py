@@ -27,6 +27,7 @@ from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
 from .state import JOURNAL_BYTES, JOURNAL_ENTRIES, Store, StoreError
+from .state.background import Background
 from .state.memory import MemoryStore
 from .tenants import ANONYMOUS, tenant_of
 
@@ -72,9 +73,11 @@ class Journal:
     """The calls of each tenant: the last JOURNAL_ENTRIES, and (in memory) no more than `max_bytes` of them;
     the oldest go first. Kept in the sandbox's store (state/), so workers and replicas share one journal."""
 
-    def __init__(self, store: Store | None = None, size: int = JOURNAL_ENTRIES, max_bytes: int = JOURNAL_BYTES
-                 ) -> None:
+    def __init__(self, store: Store | None = None, size: int = JOURNAL_ENTRIES, max_bytes: int = JOURNAL_BYTES,
+                 background: Background | None = None) -> None:
         self.store = store if store is not None else MemoryStore(entries=size, max_bytes=max_bytes)
+        # a shared store is written in batches, off the calls' path (state/background.py)
+        self.background = background if background is not None or not self.store.shared else Background(self.store)
 
     def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False,
              by: str | None = None) -> None:
@@ -97,17 +100,27 @@ class Journal:
 
     def add(self, entry: dict[str, Any], tenant: str = ANONYMOUS) -> None:
         entry["tenant"] = tenant
-        self.store.journal_add(tenant, entry, size_of(entry))
+        if self.background is not None:
+            self.background.add(tenant, entry, size_of(entry))
+        else:
+            self.store.journal_add(tenant, entry, size_of(entry))
+
+    def settle(self) -> None:
+        """Every process's entries are in the store (a no-op in one process)."""
+        if self.background is not None:
+            self.background.settle()
 
     @property
     def bytes(self) -> int:
         """About how many bytes the entries take as JSON (their verdicts not counted)."""
+        self.settle()
         return self.store.journal_bytes(None)
 
     def entries(self, checkpoint: Callable[[], None] | None = None, tenant: str | None = None
                 ) -> list[dict[str, Any]]:
         """One tenant's entries (None: everyone's), oldest first, each with its contract verdict. `checkpoint`
         is called between entries (it raises to give up the work, e.g. when the caller has gone)."""
+        self.settle()
         entries = self.store.journal(tenant)
         retries = retry_problems(entries)
         for e in entries:
@@ -121,6 +134,7 @@ class Journal:
         return entries
 
     def clear(self, tenant: str | None = None) -> None:
+        self.settle()
         self.store.journal_clear(tenant)
 
 

@@ -52,6 +52,7 @@ class Sandbox:
                              network_rate=settings.network_fault_rate, network_faults=settings.network_faults,
                              store=self.store)
         self.journal = Journal(self.store)
+        self.background = self.journal.background  # None on the default store: nothing is shared
         self._runtime: dict[str, dict[str, Any]] = {}  # fnr -> the body of a persona added at run time
         self._world_version = self.store.world_version()
         self.caches = Caches()  # verified tokens and encoded bodies, bounded
@@ -67,7 +68,7 @@ class Sandbox:
     def sync_world(self) -> None:
         """Catch up with a world another worker or replica moved (a no-op on the default, one-process store;
         one read of a version number otherwise)."""
-        if not self.store.shared or self.store.world_version() == self._world_version:
+        if self.background is None or self.background.world_version() == self._world_version:
             return
         with self._moving:
             version, world = self.store.world()
@@ -88,9 +89,12 @@ class Sandbox:
             self._world_version = version
 
     def _publish_world(self) -> None:
-        """Called with `_moving` held, after a change here: the other processes pick it up."""
+        """Called with `_moving` held, after a change here: the other processes pick it up; the answer waits
+        until they have, so a client that moves the calendar and then calls any replica sees the move."""
         self._world_version = self.store.set_world({
             "today": self.population.calendar.today.isoformat(), "personas": list(self._runtime.values())})
+        if self.background is not None:
+            self.background.settle()
 
     def set_today(self, today: object) -> DataCalendar:
         """Move the data calendar to a date (or 'YYYY-MM-DD'); CalendarError names what is wrong with it."""
@@ -139,6 +143,7 @@ class Sandbox:
         """Forget a tenant's used grant ids, journal, fault sequence and in-flight counts. Without a tenant,
         everyone's, and the world too: forced scenarios and runtime personas go, and the data calendar
         returns to the date the sandbox started with."""
+        self.journal.settle()  # every process's entries so far are in the store, and go with the reset
         self.store.reset(tenant)
         if tenant is not None:
             return

@@ -256,7 +256,10 @@ def test_a_store_that_goes_away_gets_documented_answers(tmp_path: Path) -> None:
         k = kit(state=url)
         token = k.token()
         grant = k.grant()
-    # redis-server has stopped
+    # redis-server has stopped; a worker notices within a few milliseconds (state/background.py)
+    import time
+
+    time.sleep(0.2)
     r = _post_grant(k, grant)
     assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable" and r.headers["Retry-After"]
     r = k.client.get(SSG_PATH.format(fnr=k.persona("ordinary").fnr), headers={"Authorization": f"Bearer {token}"})

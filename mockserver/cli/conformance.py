@@ -18,6 +18,7 @@ def register(sub: Any) -> None:
     p.add_argument("--junit", type=Path, help="also write a JUnit XML report to this file")
     opt.github_option(p)
     opt.admin_token_options(p, "the server's admin token, if it has one")
+    opt.session_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     opt.token_from_file(args)
     try:
-        entries = read_journal(args.url, args.admin_token)
+        entries = read_journal(args.url, args.admin_token, args.session)
     except JournalUnreadable as exc:
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2

@@ -150,6 +150,20 @@ def admin_token_options(p: argparse.ArgumentParser, what: str) -> None:
                    "prefer --admin-token-file")
 
 
+def session_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", default=env("SESSION"), type=session, metavar="ID",
+                   help="read only the calls sent with `Ske-Sandbox-Session: ID` (a CI job's own, on a shared "
+                        "sandbox; needs no admin token) (env SKE_SANDBOX_SESSION)")
+
+
+def session(text: str) -> str:
+    from ..tenants import SESSION_PATTERN, SESSION_RULE
+
+    if not SESSION_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"a session id is {SESSION_RULE}")
+    return text
+
+
 def token_from_file(args: argparse.Namespace) -> None:
     """--admin-token-file, when given, sets the token (over --admin-token)."""
     if args.admin_token_file is not None:

@@ -13,13 +13,19 @@ class JournalUnreadable(Exception):
     """The journal could not be read; the message says where and why."""
 
 
-def read_journal(base_url: str, admin_token: str | None = None) -> list[dict[str, Any]]:
+def read_journal(base_url: str, admin_token: str | None = None, session: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Everyone's journal, or with `session` only the calls sent with that Ske-Sandbox-Session."""
     import json
 
     import httpx
 
+    from ..tenants import SESSION_HEADER
+
     url = f"{base_url.rstrip('/')}/__sandbox/journal"
     headers = {"X-Ske-Sandbox-Admin": admin_token} if admin_token else {}
+    if session:
+        headers[SESSION_HEADER] = session
     try:
         with httpx.stream("GET", url, timeout=30, headers=headers) as r:
             r.raise_for_status()

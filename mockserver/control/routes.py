@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -75,7 +76,7 @@ async def journal(request: Request) -> Response:
     except TenantError as exc:
         return tenant_problem(exc)
     if request.method == "DELETE":
-        sb.journal.clear(who)
+        await anyio.to_thread.run_sync(sb.journal.clear, who)
         return JSONResponse({"cleared": True, "tenant": who})
     answer = await run_while_connected(request, lambda checkpoint: JSONResponse(sb.journal.entries(checkpoint,
                                                                                                    who)))
@@ -122,7 +123,7 @@ async def reset(request: Request) -> Response:
         who = tenant_asked(request)
     except TenantError as exc:
         return tenant_problem(exc)
-    sandbox_of(request).reset(who)
+    await anyio.to_thread.run_sync(sandbox_of(request).reset, who)  # with workers it waits for their entries
     return JSONResponse({"reset": True, "tenant": who})
 
 
@@ -160,7 +161,7 @@ async def add_persona(request: Request) -> Response:
     if not isinstance(body, dict):
         return problem(422, "body must be a JSON object with the fields of a personas file entry")
     try:
-        persona, replaced, minted = sandbox_of(request).add_persona(body)
+        persona, replaced, minted = await anyio.to_thread.run_sync(sandbox_of(request).add_persona, body)
     except PersonaLimitError as exc:
         return problem(409, str(exc), limit=exc.limit)
     except PersonaError as exc:
@@ -191,7 +192,8 @@ async def clock(request: Request) -> Response:
     if request.method == "GET":
         return _clock_facts(request, population_of(request).calendar)
     try:
-        calendar = sandbox_of(request).set_today(await _clock_field(request, "today"))
+        calendar = await anyio.to_thread.run_sync(sandbox_of(request).set_today,
+                                                  await _clock_field(request, "today"))
     except CalendarError as exc:
         return problem(422, str(exc))
     except ValueError as exc:
@@ -202,7 +204,8 @@ async def clock(request: Request) -> Response:
 async def advance_clock(request: Request) -> Response:
     """POST {"days": N}: move the data calendar N days (negative: back)."""
     try:
-        calendar = sandbox_of(request).advance_today(await _clock_field(request, "days"))
+        calendar = await anyio.to_thread.run_sync(sandbox_of(request).advance_today,
+                                                  await _clock_field(request, "days"))
     except CalendarError as exc:
         return problem(422, str(exc))
     except ValueError as exc:

@@ -46,6 +46,11 @@ class Store(ABC):
     def journal_add(self, tenant: str, entry: dict[str, Any], size: int) -> None:
         """Append an entry (sets its `seq`, and `example` once the tenant has started one)."""
 
+    def journal_add_many(self, batch: list[tuple[str, dict[str, Any], int]]) -> None:
+        """Append several (tenant, entry, size) at once (one round trip where the engine allows)."""
+        for tenant, entry, size in batch:
+            self.journal_add(tenant, entry, size)
+
     @abstractmethod
     def journal(self, tenant: str | None) -> list[dict[str, Any]]:
         """One tenant's entries (None: every tenant's), oldest first."""

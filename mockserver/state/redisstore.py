@@ -132,6 +132,14 @@ class RedisStore(Store):
         if example:
             entry["example"] = int(example)
 
+    def journal_add_many(self, batch: list[tuple[str, dict[str, Any], int]]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for tenant, entry, size in batch:
+            self._add_entry(keys=[self._k("seq"), self._k("example", tenant), self._k("journal", tenant),
+                                  self._k("tenants")],
+                            args=[json.dumps(entry), size, JOURNAL_ENTRIES, JOURNAL_TTL, tenant], client=pipe)
+        self._call("journal", pipe.execute)
+
     def _entries(self, tenant: str) -> list[tuple[int, dict[str, Any], int]]:
         rows = self._call("journal", self.r.xrevrange, self._k("journal", tenant), count=JOURNAL_ENTRIES)
         out = []

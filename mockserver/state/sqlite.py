@@ -6,6 +6,7 @@ so workers never see half of another's change. Readers do not block the writer i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -50,20 +51,27 @@ class SqliteStore(Store):
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = path_of(url)
-        self._pid = -1
+        self._forked = False
+        os.register_at_fork(after_in_child=self._after_fork)
         self._conn: sqlite3.Connection | None = None
+        self._lockfile = -1
         self._lock = threading.Lock()
         self._inserts = 0
         self.check()
 
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; a read takes no write lock (WAL readers see the last commit)."""
+        """One transaction; a read takes no write lock (WAL readers see the last commit). Writers queue on
+        an flock first: the kernel hands the lock over the moment it is free, where SQLite's own busy
+        handler would sleep a millisecond or more, and that sleep would stall a worker's event loop."""
         with self._lock:
-            if self._conn is None or self._pid != os.getpid():  # a forked worker opens its own
+            if self._conn is None or self._forked:  # a forked worker opens its own
                 self._conn = self._open()
-                self._pid = os.getpid()
+                self._lockfile = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                self._forked = False
             conn = self._conn
+            if write:
+                fcntl.flock(self._lockfile, fcntl.LOCK_EX)
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield conn
@@ -76,6 +84,9 @@ class SqliteStore(Store):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                if write:
+                    fcntl.flock(self._lockfile, fcntl.LOCK_UN)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -91,10 +102,15 @@ class SqliteStore(Store):
         with self._tx() as conn:
             conn.execute("SELECT 1")
 
+    def _after_fork(self) -> None:
+        self._forked = True  # the parent's connection is not ours to use (nor to close)
+        self._lock = threading.Lock()
+
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
+            if self._conn is not None and not self._forked:
                 self._conn.close()
+                os.close(self._lockfile)
             self._conn = None
 
     # -- used grant ids ----------------------------------------------------------------------------
@@ -124,6 +140,22 @@ class SqliteStore(Store):
                 conn.execute("DELETE FROM journal WHERE tenant = ? AND seq <= (SELECT seq FROM journal WHERE "
                              "tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)", (tenant, tenant, JOURNAL_ENTRIES))
 
+    def journal_add_many(self, batch: list[tuple[str, dict[str, Any], int]]) -> None:
+        with self._tx() as conn:
+            examples = dict(conn.execute("SELECT tenant, n FROM examples").fetchall())
+            rows = []
+            for tenant, entry, size in batch:
+                if tenant in examples:
+                    entry = {**entry, "example": examples[tenant]}
+                rows.append((tenant, json.dumps(entry), size))
+            conn.executemany("INSERT INTO journal (tenant, entry, size) VALUES (?, ?, ?)", rows)
+            self._inserts += len(rows)
+            if self._inserts >= PRUNE_EVERY:
+                self._inserts = 0
+                for tenant in {t for t, _, _ in batch}:
+                    conn.execute("DELETE FROM journal WHERE tenant = ? AND seq <= (SELECT seq FROM journal WHERE "
+                                 "tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)", (tenant, tenant, JOURNAL_ENTRIES))
+
     def journal(self, tenant: str | None) -> list[dict[str, Any]]:
         with self._tx(write=False) as conn:
             if tenant is None:
@@ -132,7 +164,12 @@ class SqliteStore(Store):
             else:
                 rows = conn.execute("SELECT seq, entry FROM journal WHERE tenant = ? ORDER BY seq DESC LIMIT ?",
                                     (tenant, JOURNAL_ENTRIES)).fetchall()
-        return [{**json.loads(entry), "seq": seq} for seq, entry in reversed(rows)]
+        out = []
+        for seq, entry in reversed(rows):
+            e = json.loads(entry)
+            e.pop("seq", None)
+            out.append({**e, "seq": seq})
+        return out
 
     def journal_bytes(self, tenant: str | None) -> int:
         with self._tx(write=False) as conn:
