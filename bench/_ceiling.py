@@ -1,10 +1,12 @@
 """The ceiling: a bare Starlette app serving the sandbox's own captured bytes, nothing else, on the
-uvicorn settings `ske-sandbox serve` uses. Started by peers.py: `python _ceiling.py BODIES.json PORT`."""
+uvicorn settings `ske-sandbox serve` uses: the same HTTP parser (httptools) and, when compared with
+`serve --workers N`, N workers on one socket. Started by peers.py: `python _ceiling.py BODIES.json PORT [N]`."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 
 import uvicorn
@@ -43,6 +45,14 @@ def build(bodies: dict[str, dict]) -> Starlette:
     ])
 
 
+def from_env() -> Starlette:
+    """The app of each worker (uvicorn imports it by name in every worker process)."""
+    return build(json.loads(open(os.environ["CEILING_BODIES"]).read()))
+
+
 if __name__ == "__main__":
-    app = build(json.loads(open(sys.argv[1]).read()))
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+    os.environ["CEILING_BODIES"] = sys.argv[1]
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    uvicorn.run("_ceiling:from_env", factory=True, app_dir=os.path.dirname(os.path.abspath(__file__)),
+                host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False, http="httptools",
+                workers=workers)

@@ -30,6 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -157,28 +158,50 @@ def wait_ready(port: int, path: str, deadline_s: float = 60.0, procs: list[subpr
     raise RuntimeError(f"nothing answered 200 on port {port}{path} within {deadline_s:.0f} s")
 
 
-def sandbox_cmd(port: int, population: int = 5000, clients: Path | None = None) -> list[str]:
+def sandbox_cmd(port: int, population: int = 5000, clients: Path | None = None, *extra: str) -> list[str]:
     cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--seed", "1", "--today", TODAY,
-           "--population", str(population)]
+           "--population", str(population), *extra]
     return cmd + (["--clients-file", str(clients)] if clients else [])
 
 
-def start_sandbox(population: int = 5000, clients: Path | None = None) -> Server:
+def start_sandbox(population: int = 5000, clients: Path | None = None, *extra: str) -> Server:
+    """`ske-sandbox serve` as users start it (the default server), with `extra` options such as --workers."""
     port = free_port()
     t = time.perf_counter()
-    proc = _spawn(sandbox_cmd(port, population, clients))
+    proc = _spawn(sandbox_cmd(port, population, clients, *extra))
     server = Server("sandbox", port, proc, t)
     server.ready = wait_ready(port, "/__sandbox/health", procs=[proc])
     return server
 
 
-def start_ceiling(bodies: Path) -> Server:
+def start_ceiling(bodies: Path, workers: int = 1) -> Server:
     port = free_port()
     t = time.perf_counter()
-    proc = _spawn([sys.executable, str(HERE / "_ceiling.py"), str(bodies), str(port)])
+    proc = _spawn([sys.executable, str(HERE / "_ceiling.py"), str(bodies), str(port), str(workers)])
     server = Server("ceiling", port, proc, t)
     server.ready = wait_ready(port, "/health", procs=[proc])
     return server
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    """Debian's redis-server on a free port, no persistence: the replicas' shared state."""
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = free_port()
+    proc = _spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--dir", str(directory)])
+    end = time.perf_counter() + 20
+    while time.perf_counter() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
 
 
 def start_prism() -> Server:
@@ -572,9 +595,11 @@ def many_connections(seconds: float) -> Run:
         sandbox.stop()
 
 
-def token_sustained(seconds: float, client: LoadClient, work: Path) -> tuple[Run, Run]:
-    """A fresh sandbox: tokens/s in the first 10 s, then over the next `seconds` (the used-jti set grows)."""
-    sandbox = start_sandbox(clients=client.clients_file)
+def token_sustained(seconds: float, client: LoadClient, work: Path, workers: int = 1) -> tuple[Run, Run, int]:
+    """A fresh sandbox with every core (`--workers`): tokens/s in the first 10 s, then over the next `seconds`
+    (the used-jti set grows); then a sample of the grants sent again, which every worker must refuse.
+    Returns the two runs and how many of the replays were refused."""
+    sandbox = start_sandbox(5000, client.clients_file, "--workers", str(workers))
     try:
         audience = f"http://127.0.0.1:{sandbox.port}/maskinporten/"
         first_s = min(10.0, seconds)
@@ -585,9 +610,89 @@ def token_sustained(seconds: float, client: LoadClient, work: Path) -> tuple[Run
         first = wrk(url, first_s, script=script, pids=sandbox.pids)
         script2 = token_script(grants[first.requests + 100:], work)
         sustained = wrk(url, seconds, script=script2, pids=sandbox.pids)
+        sample = grants[:100] + grants[first.requests + 100:first.requests + 200]
+        refused = 0
+        for grant in sample:  # new connections: any worker may take each
+            status, _, body = http(sandbox.port, "POST", "/maskinporten/token",
+                                   {"Content-Type": "application/x-www-form-urlencoded"},
+                                   "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="
+                                   f"{grant}".encode(), timeout=10)
+            if status == 400 and b"MP-012" in body:
+                refused += 1
+            else:
+                print(f"  a replay was not refused as used: {status} {body[:160]!r}", flush=True)
     finally:
         sandbox.stop()
-    return first, sustained
+    return first, sustained, refused
+
+
+def all_cores(bodies: Path, token_for: Any, wiremock: Server | None, seconds: float, rounds: int,
+              workers: int) -> dict[str, dict]:
+    """summert JSON with every core: the sandbox with --workers N against the ceiling with N workers and
+    WireMock (which uses every core by itself), interleaved rounds, medians."""
+    servers = {"ceiling": start_ceiling(bodies, workers), "sandbox": start_sandbox(5000, None, "--workers",
+                                                                                   str(workers))}
+    if wiremock is not None:
+        servers["wiremock"] = wiremock
+    runs: dict[str, list[Run]] = {t: [] for t in servers}
+    try:
+        token = token_for(servers["sandbox"].port)
+        warm(servers["sandbox"], token)
+        for r in range(rounds):
+            for target in (list(servers) if r % 2 == 0 else list(reversed(servers))):
+                server = servers[target]
+                run = wrk(url_of(server, "summert_json"), seconds, headers=headers_for(server, "summert_json", token),
+                          pids=server.pids)
+                runs[target].append(run)
+                print(f"  all cores, round {r + 1} {target:9s} {run.rps:9.0f} req/s  cpu {run.cpu_us:6.0f} µs/req  "
+                      f"errors {run.errors}", flush=True)
+    finally:
+        for target in ("ceiling", "sandbox"):
+            servers[target].stop()
+    return {t: {"rps": statistics.median(x.rps for x in rs), "cpu_us": statistics.median(x.cpu_us for x in rs),
+                "errors": sum(x.errors for x in rs), "runs": [round(x.rps) for x in rs]} for t, rs in runs.items()}
+
+
+def redis_overhead(seconds: float, work: Path, replicas: int = 3) -> dict[str, float]:
+    """The cost of shared state: `replicas` sandboxes on one Redis, loaded together (one wrk each), against
+    one process on its own memory, by server CPU per call (the replicas' and Redis's together)."""
+    single = start_sandbox()
+    try:
+        token = demo_token(single.port)
+        warm(single, token)
+        alone = wrk(url_of(single, "summert_json"), seconds, headers={"Authorization": f"Bearer {token}"},
+                    pids=single.pids)
+    finally:
+        single.stop()
+    redis, url = start_redis(work)
+    group: list[Server] = []
+    try:
+        group = [start_sandbox(5000, None, "--state", url)]
+        public = f"http://127.0.0.1:{group[0].port}"  # one issuer for all, as behind a load balancer
+        group += [start_sandbox(5000, None, "--state", url, "--public-url", public) for _ in range(replicas - 1)]
+        token = demo_token(group[0].port)
+        for server in group:
+            warm(server, token)
+        pids = [redis.pid] + [pid for server in group for pid in server.pids]
+        before = cpu_ticks(pids)
+        procs = [subprocess.Popen(["wrk", "-t1", f"-c{max(1, 50 // replicas)}", f"-d{max(1, round(seconds))}s",
+                                   "--latency", "-H", f"Authorization: Bearer {token}", url_of(server, "summert_json")],
+                                  stdout=subprocess.PIPE, text=True) for server in group]
+        outs = [p.communicate()[0] for p in procs]
+        cpu_s = (cpu_ticks(pids) - before) / TICK
+        together = [parse_wrk(out, 0.0) for out in outs]
+        requests = sum(r.requests for r in together)
+        shared_cpu_us = cpu_s * 1e6 / requests if requests else float("nan")
+        journal = json.loads(http(group[-1].port, "GET", "/__sandbox/journal", timeout=60)[2])
+    finally:
+        for server in group:
+            server.stop()
+        redis.terminate()
+        redis.wait(timeout=10)
+    return {"alone_rps": alone.rps, "alone_cpu_us": alone.cpu_us, "replicas": replicas,
+            "replicas_rps": sum(r.rps for r in together), "replicas_cpu_us": shared_cpu_us,
+            "replicas_errors": sum(r.errors for r in together), "journal_entries": len(journal),
+            "redis_overhead": ratio(shared_cpu_us, alone.cpu_us)}
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -597,9 +702,28 @@ def ratio(a: float, b: float) -> float:
 
 def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[str, float],
              scaling: dict[str, dict[str, float]], c200: Run, first: Run, sustained: Run,
-             c200_s: float) -> dict:
-    """The figures results.json carries beside the per-call table, and that the README's table quotes."""
+             c200_s: float, cores: dict[str, dict] | None = None, shared: dict[str, float] | None = None,
+             replays_refused: int | None = None, workers: int = 1) -> dict:
+    """The figures results.json carries beside the per-call table, and that the README's table quotes.
+    `sandbox_vs_wiremock` is with every core (`cores`) when measured; one process's is `sandbox_1w_vs_wiremock`."""
     summert = table["summert_json"]
+    every: dict = {}
+    if cores:
+        every = {
+            "workers": workers,
+            "all_cores": cores,
+            "sandbox_all_cores_rps": cores["sandbox"]["rps"],
+            "ceiling_all_cores_rps": cores["ceiling"]["rps"],
+            "all_cores_vs_ceiling": ratio(cores["sandbox"]["rps"], cores["ceiling"]["rps"]),
+            "all_cores_cpu_vs_ceiling": ratio(cores["sandbox"]["cpu_us"], cores["ceiling"]["cpu_us"]),
+        }
+        if "wiremock" in cores:
+            every["sandbox_vs_wiremock"] = ratio(cores["sandbox"]["rps"], cores["wiremock"]["rps"])
+    if shared:
+        every["shared_state"] = shared
+        every["redis_overhead"] = shared["redis_overhead"]
+    if replays_refused is not None:
+        every["token_replays_refused"] = replays_refused
     return {
         "sandbox_rps": summert["sandbox"]["rps"],
         "ceiling_rps": summert["ceiling"]["rps"],
@@ -608,6 +732,7 @@ def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[s
         "sandbox_vs_ceiling": ratio(summert["sandbox"]["rps"], summert["ceiling"]["rps"]),
         "sandbox_vs_prism": ratio(summert["sandbox"]["rps"], summert["prism"]["rps"]),
         "sandbox_vs_wiremock": ratio(summert["sandbox"]["rps"], summert["wiremock"]["rps"]),
+        "sandbox_1w_vs_wiremock": ratio(summert["sandbox"]["rps"], summert["wiremock"]["rps"]),
         "sandbox_cpu_us": summert["sandbox"]["cpu_us"],
         "ceiling_cpu_us": summert["ceiling"]["cpu_us"],
         "cpu_vs_ceiling": ratio(summert["sandbox"]["cpu_us"], summert["ceiling"]["cpu_us"]),
@@ -625,6 +750,7 @@ def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[s
         "c200_errors": c200.errors,
         "c200_p99_ms": c200.p99_ms,
         "c200_rps": c200.rps,
+        **every,
     }
 
 
@@ -640,6 +766,7 @@ def main() -> int:
     long_s = args.seconds if args.quick else 60.0
     c200_s = args.seconds if args.quick else 30.0
     began = time.perf_counter()
+    workers = len(os.sched_getaffinity(0))
     ensure_tools()
     print(f"peers bench: wrk -t1 -c50 -d{args.seconds:g}s, {args.rounds} interleaved rounds, "
           f"{os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
@@ -664,6 +791,11 @@ def main() -> int:
                     headers=headers_for(servers["wiremock"], name, token))
             servers = {t: servers[t] for t in TARGETS}
             table = measure_calls(servers, token, args.seconds, args.rounds, client, work)
+            for target in ("ceiling", "prism", "sandbox"):  # WireMock stays, warm, for the all-cores rounds
+                servers.pop(target).stop()
+            print(f"every core: --workers {workers} ...", flush=True)
+            cores = all_cores(work / "bodies.json", demo_token, servers.get("wiremock"), args.seconds, args.rounds,
+                              workers)
         finally:
             for server in servers.values():
                 server.stop()
@@ -677,10 +809,13 @@ def main() -> int:
         scaling = population_scaling(args.seconds)
         print(f"200 connections for {c200_s:g} s ...", flush=True)
         c200 = many_connections(c200_s)
-        print(f"tokens: a fresh server for 10 s, then {c200_s:g} s more ...", flush=True)
-        first, sustained = token_sustained(c200_s, client, work)
+        print(f"tokens with --workers {workers}: a fresh server for 10 s, then {c200_s:g} s more ...", flush=True)
+        first, sustained, refused = token_sustained(c200_s, client, work, workers)
+        print("shared state: 3 replicas on one Redis against one process ...", flush=True)
+        shared = redis_overhead(args.seconds, work)
 
-    results.update(headline(table, starts, rss, scaling, c200, first, sustained, c200_s))
+    results.update(headline(table, starts, rss, scaling, c200, first, sustained, c200_s, cores, shared, refused,
+                            workers))
     results["bench_s"] = round(time.perf_counter() - began, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -710,6 +845,19 @@ def print_table(r: dict) -> None:
         f"{v['cpu_us']:.0f} µs/req" for n, v in pop.items()))
     print(f"200 connections: {r['c200_rps']:,.0f} req/s, p99 {r['c200_p99_ms']:.1f} ms, timeouts {r['c200_timeouts']}, "
           f"errors {r['c200_errors']}")
+    if "all_cores" in r:
+        cores = r["all_cores"]
+        print(f"every core (--workers {r['workers']}), summert JSON: " + "; ".join(
+            f"{t} {v['rps']:,.0f} req/s, {v['cpu_us']:.0f} µs" for t, v in cores.items())
+            + f"; sandbox ÷ ceiling {r['all_cores_vs_ceiling']}×, ÷ WireMock {r.get('sandbox_vs_wiremock')}×")
+    if "token_replays_refused" in r:
+        print(f"replayed grants refused across workers: {r['token_replays_refused']} of 200")
+    if "shared_state" in r:
+        sh = r["shared_state"]
+        print(f"shared state: {sh['replicas']} replicas + Redis {sh['replicas_rps']:,.0f} req/s at "
+              f"{sh['replicas_cpu_us']:.0f} µs/call (errors {sh['replicas_errors']}, one journal of "
+              f"{sh['journal_entries']}) vs one process {sh['alone_rps']:,.0f} req/s at {sh['alone_cpu_us']:.0f} µs: "
+              f"redis_overhead {sh['redis_overhead']}×")
     print(f"bench took {r['bench_s']:.0f} s")
 
 

@@ -229,6 +229,8 @@ def _choose_state(args: argparse.Namespace) -> str | None:
             return f"--workers {args.workers} cannot share memory: use sqlite:///PATH or redis://HOST:PORT/DB"
         import tempfile
 
-        args.state_folder = tempfile.mkdtemp(prefix="ske-sandbox-state-")
+        # in memory (tmpfs) where the machine has one: the state lives as long as the server does
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        args.state_folder = tempfile.mkdtemp(prefix="ske-sandbox-state-", dir=shm)
         args.state = f"sqlite://{args.state_folder}/state.db"
     return None

@@ -60,6 +60,14 @@ class JtiCache:
         return f"{client_id}|{jti}"
 
     def seen(self, client_id: str, jti: str, now: float) -> bool:
+        """An early, cheap look before the signature is checked; a shared store is asked once, by `use`
+        (a replay then costs a signature check, an ordinary grant no extra round trip)."""
+        if self.store.shared:
+            return False
+        return self.used(client_id, jti, now)
+
+    def used(self, client_id: str, jti: str, now: float) -> bool:
+        """Whether the id is used and live, asking the store whatever it is."""
         return self.store.grant_seen(self._key(client_id, jti), now)
 
     def use(self, client_id: str, jti: str, exp: float, now: float, tenant: str = ANONYMOUS) -> bool:

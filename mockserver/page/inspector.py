@@ -48,10 +48,10 @@ class _PeekingJti(JtiCache):
         self._live = live
 
     def seen(self, client_id: str, jti: str, now: float) -> bool:
-        return self._live.seen(client_id, jti, now)
+        return self._live.used(client_id, jti, now)
 
     def use(self, client_id: str, jti: str, exp: float, now: float, tenant: str = "") -> bool:
-        return not self._live.seen(client_id, jti, now)
+        return not self._live.used(client_id, jti, now)
 
 
 def inspect(request: Request, text: str) -> Inspection:

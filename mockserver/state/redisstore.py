@@ -39,6 +39,25 @@ redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[5])
 return {seq, example}
 """
+# KEYS: seq counter, tenants set; ARGV: maxlen, ttl, prefix, then (tenant, entry json, size) per entry.
+ADD_ENTRIES = """
+local n = (#ARGV - 3) / 3
+local seen = {}
+for i = 0, n - 1 do
+  local tenant, entry, size = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+  local stream = ARGV[3] .. 'journal:' .. tenant
+  local seq = redis.call('INCR', KEYS[1])
+  local example = redis.call('GET', ARGV[3] .. 'example:' .. tenant) or ''
+  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'example', example, 'size', size,
+             'entry', entry)
+  if not seen[tenant] then
+    seen[tenant] = true
+    redis.call('EXPIRE', stream, ARGV[2])
+    redis.call('SADD', KEYS[2], tenant)
+  end
+end
+return n
+"""
 # KEYS: slot set; ARGV: slot, now, limit, drop. 1 if held now.
 TAKE_SLOT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -87,6 +106,7 @@ class RedisStore(Store):
             raise StoreError(f"--state {self.url}: {exc}") from exc
         self._use_grant = self.r.register_script(USE_GRANT)
         self._add_entry = self.r.register_script(ADD_ENTRY)
+        self._add_entries = self.r.register_script(ADD_ENTRIES)
         self._take_slot = self.r.register_script(TAKE_SLOT)
         self._free_slot = self.r.register_script(FREE_SLOT)
 
@@ -133,12 +153,12 @@ class RedisStore(Store):
             entry["example"] = int(example)
 
     def journal_add_many(self, batch: list[tuple[str, dict[str, Any], int]]) -> None:
-        pipe = self.r.pipeline(transaction=False)
+        """One script call for the whole batch: one round trip, and the stream's expiry set once per tenant.
+        (The keys it writes are named in ARGV: this is for one Redis, not a cluster.)"""
+        args: list[Any] = [JOURNAL_ENTRIES, JOURNAL_TTL, self.prefix]
         for tenant, entry, size in batch:
-            self._add_entry(keys=[self._k("seq"), self._k("example", tenant), self._k("journal", tenant),
-                                  self._k("tenants")],
-                            args=[json.dumps(entry), size, JOURNAL_ENTRIES, JOURNAL_TTL, tenant], client=pipe)
-        self._call("journal", pipe.execute)
+            args += [tenant, json.dumps(entry), size]
+        self._call("journal", self._add_entries, keys=[self._k("seq"), self._k("tenants")], args=args)
 
     def _entries(self, tenant: str) -> list[tuple[int, dict[str, Any], int]]:
         rows = self._call("journal", self.r.xrevrange, self._k("journal", tenant), count=JOURNAL_ENTRIES)

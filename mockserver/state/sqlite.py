@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS slots (key TEXT NOT NULL, slot TEXT NOT NULL, until R
                                   PRIMARY KEY (key, slot));
 CREATE TABLE IF NOT EXISTS world (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, doc TEXT);
 """
+SWEEP_EVERY = 512  # grants between dropping the expired ids
 PRUNE_EVERY = 64  # journal inserts between trimming a tenant to its last JOURNAL_ENTRIES
 INF = 1e300  # SQLite has no infinity literal that survives a REAL column round trip everywhere
 
@@ -57,6 +58,7 @@ class SqliteStore(Store):
         self._lockfile = -1
         self._lock = threading.Lock()
         self._inserts = 0
+        self._grants = 0
         self.check()
 
     @contextmanager
@@ -120,10 +122,15 @@ class SqliteStore(Store):
         return row is not None and row[0] >= now
 
     def grant_use(self, key: str, tenant: str, until: float, now: float) -> bool:
+        """One statement: taken when new, or when its earlier use has expired; expired ids are swept now and
+        then, not on every grant."""
         with self._tx() as conn:
-            conn.execute("DELETE FROM grants WHERE until < ?", (now,))
-            cur = conn.execute("INSERT OR IGNORE INTO grants (key, tenant, until) VALUES (?, ?, ?)",
-                               (key, tenant, until))
+            cur = conn.execute("INSERT INTO grants (key, tenant, until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
+                               "SET tenant = excluded.tenant, until = excluded.until WHERE grants.until < ?",
+                               (key, tenant, until, now))
+            self._grants += 1
+            if self._grants % SWEEP_EVERY == 0:
+                conn.execute("DELETE FROM grants WHERE until < ?", (now,))
             return cur.rowcount == 1
 
     # -- the journal -------------------------------------------------------------------------------
