@@ -100,7 +100,8 @@ class SandboxSide:
             params[PERSON] = self.people.get(who, who)
         path = call.service.mount_path + _fill(call.operation.template, params)
         url = path + (f"?{call.query}" if call.query else "")
-        headers = {"Authorization": f"Bearer {self.token(sorted(call.service.scopes))}",
+        scopes = [s for s in self.demo.scopes if s in call.service.scopes] or list(self.demo.scopes)
+        headers = {"Authorization": f"Bearer {self.token(scopes)}",
                    "Accept": accept or "application/json"}
         if consent:
             headers["AltinnSamtykke"] = "ske-sandbox-drift"  # presence is what the sandbox checks
@@ -116,10 +117,13 @@ class SandboxSide:
             return Answer(url, r.status_code, r.text, r.headers.get("content-type", ""), None, None)
         scope = real_body.get("scope") if isinstance(real_body, dict) else None
         scopes = str(scope).split() if scope else list(self.demo.scopes)
+        # A refused grant is redacted in the recording: send one the sandbox refuses with the same `error`.
         if klass == "invalid_scope":
             assertion = self.demo.grant(self.issuer, self.now(), ["ske-sandbox:ukjent"])
-        elif klass != FOUND:  # a refused grant: the real one is redacted, so send one refused for sure
-            assertion = "ikke.en.jwt"
+        elif klass == "invalid_grant":
+            assertion = self.demo.grant(self.issuer, self.now() - 3600, scopes)  # expired (MP-130)
+        elif klass != FOUND:
+            assertion = "ikke.en.jwt"  # invalid_request (MP-011)
         else:
             assertion = self.demo.grant(self.issuer, self.now(), scopes)
         r = self._token_call(assertion)
@@ -152,7 +156,7 @@ def in_process(seed: int, today: dt.date, person: str | None = None,
         clients.write_text(f"consumers:\n  - orgnr: \"{demo.orgnr}\"\n    rettighetspakker:\n{pakker}\n")
         app = create_app(Settings(seed=seed, today=today, clients_file=clients, personas_file=personas_file))
     sandbox = app.sandbox
-    people = {}
+    people: dict[str, str] = {}
     for p in sandbox.population.personas.values():
         if p.scenario:
             people.setdefault(str(p.scenario), p.fnr)
@@ -160,23 +164,28 @@ def in_process(seed: int, today: dt.date, person: str | None = None,
     return SandboxSide(client, sandbox.issuer, demo, people, sandbox.clock.now, person)
 
 
-def remote(url: str, admin_token: str | None = None, person: str | None = None) -> SandboxSide:
-    """A running sandbox: its issuer from discovery, its demo client and personas from the control API."""
+def remote(url: str, admin_token: str | None = None, person: str | None = None,
+           http: Any = None) -> SandboxSide:
+    """A running sandbox: its issuer from discovery, its demo client and personas from the control API.
+    `http` stands in for the HTTP client to `url` (a test's in-process client)."""
     admin = {"X-Ske-Sandbox-Admin": admin_token} if admin_token else {}
-    http = httpx.Client(base_url=url.rstrip("/"), timeout=30)
-    r = http.get(f"{MASKINPORTEN.prefix}/.well-known/oauth-authorization-server")
-    r.raise_for_status()
-    issuer = r.json()["issuer"]
-    r = http.get("/__sandbox/demo-client", headers=admin)
-    r.raise_for_status()
-    d = r.json()
-    demo = DemoClient(d["client_id"], d["orgnr"], d["kid"], d["private_key_pem"], list(d["scopes"]),
-                      load_private_key(d["private_key_pem"], trusted=True))
-    r = http.get("/__sandbox/people", params={"limit": 1000}, headers=admin)
-    r.raise_for_status()
-    people: dict[str, str] = {}
-    for row in r.json():
-        if row.get("scenario"):
-            people.setdefault(str(row["scenario"]), str(row["fnr"]))
+    http = http if http is not None else httpx.Client(base_url=url.rstrip("/"), timeout=30)
+    try:
+        r = http.get(f"{MASKINPORTEN.prefix}/.well-known/oauth-authorization-server")
+        r.raise_for_status()
+        issuer = r.json()["issuer"]
+        r = http.get("/__sandbox/demo-client", headers=admin)
+        r.raise_for_status()
+        d = r.json()
+        demo = DemoClient(d["client_id"], d["orgnr"], d["kid"], d["private_key_pem"], list(d["scopes"]),
+                          load_private_key(d["private_key_pem"].encode()))
+        r = http.get("/__sandbox/people", params={"limit": 500}, headers=admin)
+        r.raise_for_status()
+        people: dict[str, str] = {}
+        for row in r.json():
+            if row.get("scenario"):
+                people.setdefault(str(row["scenario"]), str(row["fnr"]))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise httpx.HTTPError(f"{url} does not answer as a ske-sandbox ({exc.__class__.__name__}: {exc})") from exc
     return SandboxSide(http, issuer, demo, people, time.time, person)
 

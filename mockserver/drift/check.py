@@ -16,7 +16,7 @@ from .redact import redact_text
 
 @dataclass
 class Finding:
-    """What drift says about one recorded exchange. Every text in it is redacted."""
+    """What drift says about one recorded exchange. Everything from the recording in it is redacted."""
 
     index: int
     method: str

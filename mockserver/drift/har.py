@@ -58,7 +58,7 @@ class Exchange:
 
     def entry(self) -> dict[str, Any]:
         """The HAR 1.2 entry of this exchange (as it is: redact first)."""
-        started = self.started or dt.datetime.now(dt.timezone.utc)
+        started = self.started or dt.datetime.now(dt.UTC)
         query = urlsplit(self.url).query
         request: dict[str, Any] = {
             "method": self.method, "url": self.url, "httpVersion": "HTTP/1.1", "cookies": [],

@@ -97,7 +97,7 @@ def proxy_app(recording: Recording, client: httpx.AsyncClient) -> Starlette:
         query = request.url.query
         url = upstream + path + (f"?{query}" if query else "")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         t0 = time.monotonic()
         try:
             r = await client.request(request.method, url, headers=headers, content=body)
