@@ -180,7 +180,7 @@ def test_string_formats() -> None:
 def test_drift_on_the_recorded_answer_reports_exactly_the_differences_that_exist(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report, junit = tmp_path / "drift.json", tmp_path / "drift.xml"
-    code, out = run_drift(capsys, str(RECORDED), "--json", str(report), "--junit", str(junit))
+    code, out = run_drift(capsys, str(RECORDED), "--json-file", str(report), "--junit", str(junit))
     assert code == 0, out  # the real answer keeps its contract
     doc = json.loads(report.read_text())
     [entry] = doc["exchanges"]
@@ -206,7 +206,7 @@ def test_drift_on_the_recorded_answer_reports_exactly_the_differences_that_exist
 def test_the_aarsrevisjon_persona_answers_the_recorded_shape(capsys: pytest.CaptureFixture[str]) -> None:
     """--person: the persona the sandbox keeps for the 2025 shapes differs from the recording only in what
     that persona adds on purpose (every other oppgave without kalendermaaned, and tax withheld)."""
-    code, out = run_drift(capsys, str(RECORDED), "--person", "23899143450", "--json", "-")
+    code, out = run_drift(capsys, str(RECORDED), "--person", "23899143450", "--json")
     [entry] = json.loads(out)["exchanges"]
     assert code == 0
     assert {(d["kind"], d["path"]) for d in entry["differences"]} == {
@@ -235,7 +235,7 @@ def test_an_undocumented_status_and_an_unknown_host(tmp_path: Path, capsys: pyte
     write(har, [Exchange("GET", f"{SSG_URL}{RECORDED_FNR}", 418, response_body='{"kode": "SSG-999"}',
                          response_mime="application/json"),
                 Exchange("GET", "https://example.org/status", 200)])
-    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--json", "-")
+    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--json")
     first, second = json.loads(out)["exchanges"]
     assert code == 1
     assert first["contract_violations"][0].startswith("status 418 is not documented")
@@ -293,7 +293,7 @@ def test_a_har_recorded_from_the_sandbox_itself_shows_no_drift(tmp_path: Path,
     assert exchanges[4].header("authorization") == f"Bearer {REDACTED}"
     assert json.loads(exchanges[2].response_body)["access_token"] == REDACTED
     assert mask_person_number(ORDINARY) in text
-    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--fail-on-difference", "--json", "-")
+    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--fail-on-difference", "--json")
     doc = json.loads(out)
     assert code == 0, out
     assert doc["summary"] == {"exchanges": 14, "compared": 14, "skipped": 0, "contract_violations": 0,
@@ -362,6 +362,64 @@ def test_record_says_when_the_upstream_cannot_be_reached(tmp_path: Path) -> None
     assert json.loads(out.read_text())["log"]["entries"] == []  # nothing real was answered
 
 
-def test_record_refuses_an_upstream_that_is_no_url(capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_refuses_an_upstream_that_is_no_url_and_a_missing_ca(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["record", "--upstream", "inntekt.api.skatteetaten-test.no"]) == 2
     assert "must be an http(s) URL" in capsys.readouterr().err
+    assert main(["record", "--upstream", "https://inntekt.api.skatteetaten-test.no",
+                 "--ca-file", str(tmp_path / "none.pem")]) == 2
+    assert "ske-sandbox: " in capsys.readouterr().err
+
+
+def test_drift_says_when_the_sandbox_at_url_cannot_be_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drift", str(RECORDED), "--url", "http://127.0.0.1:1"]) == 2
+    assert "cannot ask the sandbox" in capsys.readouterr().err
+
+
+@pytest.mark.subprocess
+def test_record_and_drift_as_commands_against_a_running_sandbox(tmp_path: Path) -> None:
+    """`ske-sandbox record` as a user runs it, forwarding to a running sandbox on loopback, stopped with
+    SIGTERM (the file is written on stop); then `drift --url` against that server finds no difference."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from support import free_port, running_server
+
+    har = tmp_path / "rec.har"
+    with running_server("--seed", str(SEED), "--today", TODAY.isoformat(), "--population", "200") as base:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "record", "--upstream", base, "--port",
+                                 str(port), "--har-file", str(har), "--flush-seconds", "3600"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            proxy = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{proxy}/maskinporten/jwk", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "record did not start"
+                    time.sleep(0.1)
+            demo = demo_client(SEED)
+            grant = demo.grant(f"{base}/maskinporten/", time.time())
+            token = httpx.post(f"{proxy}/maskinporten/token",
+                               data={"grant_type": GRANT_TYPE, "assertion": grant}).json()["access_token"]
+            r = httpx.get(f"{proxy}/inntekt/v1/{PAKKE}/{ORDINARY}/inntekter?fraOgMed=2026-01&tilOgMed=2026-10",
+                          headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.json()["oppgaveInntektsmottaker"]
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=30)
+        assert proc.returncode in (0, -15), out  # uvicorn re-raises SIGTERM once it has shut down
+        assert "3 call(s) written" in out
+        text = har.read_text()
+        no_secrets(text, ORDINARY, token)
+        done = subprocess.run([sys.executable, "-m", "mockserver.cli", "drift", str(har), "--url", base, "--json",
+                               "--fail-on-difference"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)["summary"]
+    assert summary == {"exchanges": 3, "compared": 3, "skipped": 0, "contract_violations": 0, "differences": 0}

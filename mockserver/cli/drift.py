@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
     p.add_argument("--person", metavar="FNR",
                    help="the sandbox person to compare a real answer with data against (default: the `ordinary` "
                         "persona)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON ('-': stdout only)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    p.add_argument("--json-file", type=Path, metavar="FILE", help="also write the report as JSON to this file")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     p.add_argument("--fail-on-difference", action="store_true",
                    help="exit 1 on a difference from the sandbox too, not only on a contract violation")
@@ -63,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
         side = ask.in_process(args.seed, _today(args, exchanges), args.person, args.personas_file)
     findings = check(exchanges, side)
     report = as_json(findings)
-    if args.json is not None and str(args.json) == "-":
+    if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(redact_text(as_text(findings)))
-        if args.json is not None:
-            args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.json_file is not None:
+        args.json_file.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if args.junit is not None:
         write_junit(findings, args.junit)
     n = counts(findings)

@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
     p.add_argument("--upstream", required=True, metavar="URL",
                    help="where calls go, e.g. https://inntekt.api.skatteetaten-test.no (one host per proxy)")
-    p.add_argument("--out", type=Path, default=Path("ske-sandbox-recording.har"), metavar="FILE",
+    p.add_argument("--har-file", type=Path, default=Path("ske-sandbox-recording.har"), metavar="FILE",
                    help="the HAR file to write (default ske-sandbox-recording.har)")
     p.add_argument("--host", default="127.0.0.1", help="where the proxy listens (default 127.0.0.1)")
     p.add_argument("--port", type=opt.port, default=8090, help="(default 8090)")
@@ -41,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     verify = tls_context(args.ca_file, args.cert_file, args.key_file)
     client = httpx.AsyncClient(verify=verify, timeout=60, follow_redirects=False)
-    recording = Recording(args.out, args.upstream, args.flush_seconds)
-    print(f"ske-sandbox record: http://{args.host}:{args.port} → {args.upstream}, writing {args.out}", flush=True)
-    uvicorn.run(proxy_app(recording, client), host=args.host, port=args.port, log_level="warning")
-    print(f"ske-sandbox record: {len(recording.exchanges)} call(s) written to {args.out}")
+    recording = Recording(args.har_file, args.upstream, args.flush_seconds)
+    print(f"ske-sandbox record: http://{args.host}:{args.port} → {args.upstream}, writing {args.har_file}", flush=True)
+
+    def stopped(done: Recording) -> None:
+        print(f"ske-sandbox record: {len(done.exchanges)} call(s) written to {done.out}", flush=True)
+
+    uvicorn.run(proxy_app(recording, client, stopped), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -12,7 +12,7 @@ import datetime as dt
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,10 @@ def _bad_gateway(message: str, status: int = 502) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def proxy_app(recording: Recording, client: httpx.AsyncClient) -> Starlette:
-    """The proxy as an ASGI app: every path forwarded to `client`'s base URL."""
+def proxy_app(recording: Recording, client: httpx.AsyncClient,
+              on_stop: Callable[[Recording], None] | None = None) -> Starlette:
+    """The proxy as an ASGI app: every path forwarded to the recording's upstream. `on_stop` runs once the
+    file is written at shutdown (uvicorn re-raises SIGTERM afterwards, so nothing after `run` would)."""
     upstream = recording.upstream.rstrip("/")
 
     async def forward(request: Request) -> Response:
@@ -121,5 +123,7 @@ def proxy_app(recording: Recording, client: httpx.AsyncClient) -> Starlette:
         finally:
             recording.flush()
             await client.aclose()
+            if on_stop is not None:
+                on_stop(recording)
 
     return Starlette(routes=[Route("/{path:path}", forward, methods=METHODS)], lifespan=lifespan)
