@@ -16,7 +16,8 @@ from .redact import redact_text
 
 @dataclass
 class Finding:
-    """What drift says about one recorded exchange. Everything from the recording in it is redacted."""
+    """What drift says about one recorded exchange. Its texts are redacted (the sandbox's synthetic numbers too,
+    as `as_dict` gives them)."""
 
     index: int
     method: str
@@ -40,8 +41,9 @@ class Finding:
                                "contract_violations": self.violations,
                                "differences": [d.as_dict() for d in self.differences]}
         if self.sandbox is not None:
-            out["sandbox"] = {"url": self.sandbox.url, "status": self.sandbox.status,
-                              "person": self.sandbox.person, "forced": self.sandbox.forced}
+            person = self.sandbox.person
+            out["sandbox"] = {"url": redact_text(self.sandbox.url), "status": self.sandbox.status,
+                              "person": redact_text(person) if person else None, "forced": self.sandbox.forced}
         if self.skipped:
             out["skipped"] = self.skipped
         return out
