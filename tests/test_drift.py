@@ -168,6 +168,9 @@ def test_compare_reports_each_kind_of_difference_once() -> None:
     status = compare(404, {"kode": "SSG-008"}, 200, {"a": 1})
     assert [(d.kind, d.real, d.sandbox) for d in status] == [("status", "404", "200"), ("code", "SSG-008", "none")]
     assert compare(200, real, 200, real) == []
+    media = compare(200, None, 200, None, "application/xml; charset=utf-8", "application/json")
+    assert [(d.kind, d.real, d.sandbox) for d in media] == [("media", "xml", "json")]
+    assert compare(200, real, 200, real, "application/json", "application/json;charset=UTF-8") == []
 
 
 def test_string_formats() -> None:

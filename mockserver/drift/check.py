@@ -72,7 +72,8 @@ def check_exchange(index: int, exchange: Exchange, side: SandboxSide) -> Finding
     # both sides redacted alike, so a token or a masked number is the same shape on both
     real_shown = json_body(shown.response_body)
     sandbox_shown = json_body(redact_text(answer.body))
-    finding.differences = [_redacted(d) for d in compare(exchange.status, real_shown, answer.status, sandbox_shown)]
+    found = compare(exchange.status, real_shown, answer.status, sandbox_shown, media, answer.media)
+    finding.differences = [_redacted(d) for d in found]
     return finding
 
 

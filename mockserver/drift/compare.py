@@ -4,7 +4,7 @@ Bodies are compared as shapes, never as values: every field path (`a[].b.c`, an 
 with the JSON types and string formats seen there. Amounts, dates and names differ by design (other
 people); what is compared is what a client's parser meets:
 
-- status, and the error code (`kode`, Maskinporten's `error`);
+- status, the media type (JSON or XML), and the error code (`kode`, Maskinporten's `error`);
 - a field in one answer and not the other -- reported only where its parent is in both, so an array
   empty on one side says nothing about its items, and a missing object is one difference, not one per
   field inside it;
@@ -36,7 +36,7 @@ _FORMATS = (
 
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # status, code, only-real, only-sandbox, type, format, unknown-value
+    kind: str  # status, media, code, only-real, only-sandbox, type, format, unknown-value
     path: str  # the field ("" for status and code)
     real: str
     sandbox: str
@@ -45,6 +45,8 @@ class Difference:
         where = self.path or "answer"
         if self.kind == "status":
             return f"status: the real service answered {self.real}, the sandbox {self.sandbox}"
+        if self.kind == "media":
+            return f"media type: the real answer is {self.real}, the sandbox's {self.sandbox}"
         if self.kind == "code":
             return f"error code: the real service answered {self.real}, the sandbox {self.sandbox}"
         if self.kind == "only-real":
@@ -128,11 +130,20 @@ def _list(values: set[str]) -> str:
     return ", ".join(sorted(values))
 
 
-def compare(real_status: int, real: Any, sandbox_status: int, sandbox: Any) -> list[Difference]:
+def media_kind(content_type: str) -> str:
+    """json, xml or the bare media type: what a client's parser is chosen by."""
+    media = content_type.split(";")[0].strip().lower()
+    return "json" if media.endswith("json") else "xml" if media.endswith("xml") else media
+
+
+def compare(real_status: int, real: Any, sandbox_status: int, sandbox: Any,
+            real_media: str = "", sandbox_media: str = "") -> list[Difference]:
     """Every difference between a real answer and the sandbox's, in path order."""
     out: list[Difference] = []
     if real_status != sandbox_status:
         out.append(Difference("status", "", str(real_status), str(sandbox_status)))
+    elif real_media and sandbox_media and media_kind(real_media) != media_kind(sandbox_media):
+        out.append(Difference("media", "", media_kind(real_media), media_kind(sandbox_media)))
     real_code, sandbox_code = error_code(real), error_code(sandbox)
     if (real_status >= 400 or sandbox_status >= 400) and real_code != sandbox_code:
         out.append(Difference("code", "", real_code or "none", sandbox_code or "none"))
