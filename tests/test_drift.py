@@ -199,8 +199,10 @@ def test_drift_on_the_recorded_answer_reports_exactly_the_differences_that_exist
     root = ET.parse(junit).getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     contract, differences = suites.values()
-    assert contract.get("failures") == "0" and differences.get("failures") == "1"
-    assert differences.find("testcase/failure").text.count("\n") == 3  # one line per difference
+    assert contract.get("failures") == "0" and differences.get("failures") == "4"
+    failures = [case.find("failure") for case in differences.iter("testcase")]
+    assert len(failures) == 4 and all(f is not None and f.get("type") == "SandboxDifference" for f in failures)
+    assert {f.get("message") for f in failures} == {d["text"] for d in entry["differences"]}
     for text in (out, report.read_text(), junit.read_text()):
         no_secrets(text)
     assert main(["drift", str(RECORDED), "--fail-on-difference"]) == 1
@@ -296,9 +298,14 @@ def test_a_har_recorded_from_the_sandbox_itself_shows_no_drift(tmp_path: Path,
     assert exchanges[4].header("authorization") == f"Bearer {REDACTED}"
     assert json.loads(exchanges[2].response_body)["access_token"] == REDACTED
     assert mask_person_number(ORDINARY) in text
-    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--fail-on-difference", "--json")
+    junit = tmp_path / "none.xml"
+    code, out = run_drift(capsys, str(har), "--today", TODAY.isoformat(), "--fail-on-difference", "--json",
+                          "--junit", str(junit))
     doc = json.loads(out)
     assert code == 0, out
+    root = ET.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures")) == ("28", "0")
+    assert [s.get("failures") for s in root.iter("testsuite")] == ["0", "0"]
     no_secrets(out, ORDINARY, "01928812312", "17819112452", "06869612306")  # the sandbox's own people too
     assert doc["summary"] == {"exchanges": 14, "compared": 14, "skipped": 0, "contract_violations": 0,
                               "differences": 0}

@@ -2,7 +2,7 @@
 
 The JUnit file has two suites: the real answers held to the contracts (written by the conformance
 command's own writer, one case per exchange, a failure per broken contract) and the differences from the
-sandbox (one case per compared exchange, a failure listing its differences).
+sandbox (a failing case per difference; a passing one for an exchange without any).
 """
 
 from __future__ import annotations
@@ -60,18 +60,21 @@ def _entry(f: Finding) -> dict[str, Any]:
 
 def as_junit(findings: list[Finding]) -> bytes:
     compared = [f for f in findings if not f.skipped]
-    differing = [f for f in compared if f.differences]
-    root = ET.Element("testsuites", name="ske-sandbox drift", tests=str(2 * len(compared)),
-                      failures=str(sum(bool(f.violations) for f in compared) + len(differing)))
+    cases = sum(max(1, len(f.differences)) for f in compared)
+    differences = sum(len(f.differences) for f in compared)
+    root = ET.Element("testsuites", name="ske-sandbox drift", tests=str(len(compared) + cases),
+                      failures=str(sum(bool(f.violations) for f in compared) + differences))
     junit_suite(root, [_entry(f) for f in compared], CONTRACT_SUITE)
-    suite = ET.SubElement(root, "testsuite", name=DIFFERENCE_SUITE, tests=str(len(compared)),
-                          failures=str(len(differing)), errors="0")
+    suite = ET.SubElement(root, "testsuite", name=DIFFERENCE_SUITE, tests=str(cases), failures=str(differences),
+                          errors="0")
     for f in compared:
-        case = ET.SubElement(suite, "testcase", classname=f"ske-sandbox.drift.{f.service}", name=f.title)
-        if f.differences:
-            failure = ET.SubElement(case, "failure", type="SandboxDifference",
-                                    message=f"{len(f.differences)} difference(s) from the sandbox")
-            failure.text = "\n".join(d.text() for d in f.differences)
+        classname = f"ske-sandbox.drift.{f.service}"
+        if not f.differences:
+            ET.SubElement(suite, "testcase", classname=classname, name=f"{f.title}: as the sandbox answers")
+        for d in f.differences:
+            case = ET.SubElement(suite, "testcase", classname=classname, name=f"{f.title}: {d.kind} {d.path}".strip())
+            failure = ET.SubElement(case, "failure", type="SandboxDifference", message=d.text())
+            failure.text = f"{f.title}\n{d.text()}"
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
