@@ -211,9 +211,9 @@ def test_drift_on_the_recorded_answer_reports_exactly_the_differences_that_exist
 def test_the_aarsrevisjon_persona_answers_the_recorded_shape(capsys: pytest.CaptureFixture[str]) -> None:
     """--person: the persona the sandbox keeps for the 2025 shapes differs from the recording only in what
     that persona adds on purpose (every other oppgave without kalendermaaned, and tax withheld)."""
-    code, out = run_drift(capsys, str(RECORDED), "--person", "23899143450", "--json")
+    code, out = run_drift(capsys, str(RECORDED), "--person", "aarsrevisjon-2025", "--json")
     [entry] = json.loads(out)["exchanges"]
-    assert code == 0
+    assert code == 0 and entry["sandbox"]["person"] == "aarsrevisjon-2025"
     assert {(d["kind"], d["path"]) for d in entry["differences"]} == {
         ("only-sandbox", "oppgaveInntektsmottaker[].forskuddstrekk")}
 

@@ -26,9 +26,9 @@ def register(sub: Any) -> None:
     p.add_argument("--today", type=opt.date,
                    help="data calendar of the in-process sandbox (default: the day the HAR's first call was made)")
     opt.file_option(p, "personas", help="extra personas for the in-process sandbox")
-    p.add_argument("--person", metavar="FNR",
-                   help="the sandbox person to compare a real answer with data against (default: the `ordinary` "
-                        "persona)")
+    p.add_argument("--person", metavar="FNR|SCENARIO",
+                   help="the sandbox person (a number, or a persona's scenario) to compare a real answer with data "
+                        "against (default: the `ordinary` persona)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     p.add_argument("--json-file", type=Path, metavar="FILE", help="also write the report as JSON to this file")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")

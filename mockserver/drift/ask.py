@@ -4,7 +4,7 @@ running server (`--url`).
 How the person is chosen -- a recorded fnr never exists in the sandbox (and a masked one names nobody):
 the real answer's class picks one of the sandbox's curated personas.
 
-- found (200 with data)             → the `ordinary` persona (or `--person`)
+- found (200 with data)             → the `ordinary` persona (or `--person`: an fnr or a scenario)
 - skjermet (200, `skjermet: true`)  → the `skjermet` persona
 - an error code a persona stands for (SSG-007, SSG-008, SSG-011, IM-008) → that persona
 - any other documented code of the API → `ordinary`, with `Ske-Sandbox-Scenario: <code>` (the sandbox's
@@ -116,7 +116,8 @@ class SandboxSide:
             r = self.http.request(call.operation.method, url + (f"?{call.query}" if call.query else ""))
             return Answer(url, r.status_code, r.text, r.headers.get("content-type", ""), None, None)
         scope = real_body.get("scope") if isinstance(real_body, dict) else None
-        scopes = str(scope).split() if scope else list(self.demo.scopes)
+        # the real client's scopes, as far as the demo client holds them (not the legacy SSG name, say)
+        scopes = [s for s in str(scope or "").split() if s in self.demo.scopes] or list(self.demo.scopes)
         # A refused grant is redacted in the recording: send one the sandbox refuses with the same `error`.
         if klass == "invalid_scope":
             assertion = self.demo.grant(self.issuer, self.now(), ["ske-sandbox:ukjent"])
