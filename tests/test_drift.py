@@ -23,7 +23,7 @@ from mockserver.drift.classify import Unclassified, answer_class, classify
 from mockserver.drift.compare import compare, shape, string_format
 from mockserver.drift.har import Exchange, HarError, read, write
 from mockserver.drift.proxy import Recording, proxy_app
-from mockserver.drift.redact import REDACTED, mask_person_number, redact_text
+from mockserver.drift.redact import REDACTED, mask_person_number, redact_header, redact_text
 from mockserver.maskinporten.grant import GRANT_TYPE
 from mockserver.maskinporten.registry import demo_client
 from mockserver.settings import Settings
@@ -77,6 +77,10 @@ def test_redaction_removes_tokens_keys_and_person_numbers_and_keeps_the_rest() -
     assert mask_person_number(RECORDED_FNR) in out
     assert "35050.0" in out and "311169254" in out and "12345678901" in out  # not a valid fnr: kept
     assert redact_text(out) == out  # idempotent: a mask is no person number
+    assert redact_text("<ns:access_token>opaque</ns:access_token>") == f"<ns:access_token>{REDACTED}</ns:access_token>"
+    assert redact_header("Set-Cookie", "s=abc; HttpOnly") == REDACTED
+    assert redact_header("Authorization", "Basic dXNlcjpwdw==") == f"Basic {REDACTED}"
+    assert redact_header("Accept", "application/json") == "application/json"
 
 
 def test_a_masked_number_is_stable_eleven_digits_and_nobody() -> None:
