@@ -1,4 +1,6 @@
-"""`ske-sandbox` command line: serve, conformance, coverage, verify, demo-client, people, person, client new, ids, ca.
+"""`ske-sandbox` command line: serve, conformance, coverage, verify, drift, record, demo-client, people, ids, ca.
+
+(Also `person` and `client new`.)
 
 One module per command; each adds its parser with `register(sub)` and sets `run`, which returns the exit code.
 """
@@ -10,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import ca, client, conformance, coverage, demo_client, ids, people, serve, verify
+from . import ca, client, conformance, coverage, demo_client, drift, ids, people, record, serve, verify
 
-COMMANDS = (serve, conformance, coverage, verify, demo_client, people, client, ids, ca)
+COMMANDS = (serve, conformance, coverage, verify, drift, record, demo_client, people, client, ids, ca)
 
 
 def build_parser() -> argparse.ArgumentParser:
