@@ -216,6 +216,11 @@ def test_the_data_apis_refuse_a_system_user_token(box: MpBox) -> None:
     token = box.token(SUPPLIER, f"{SSG} {INNTEKT}", authorization_details=[systemuser_request(ORG_CUSTOMER)])
     assert_ske_error(box.api(SSG_URL, token), 403, "SSG-005", "Systembruker")
     assert_ske_error(box.api(INNTEKT_URL, token), 403, "IM-005", "Systembruker")
+    # an API that documents no 403 answers its authentication code
+    assert_ske_error(box.api(f"/sistetilgjengeligeskatteoppgjoer/v1/{FNR}", token), 401, "TD-002", "Systembruker")
+    # the same vendor with the customer's delegation instead reads the data
+    delegated = box.token(SUPPLIER, SSG, consumer_org=ORG_DELEGATED)
+    assert box.api(SSG_URL, delegated).status_code == 200
 
 
 def test_a_consent_token_stands_for_the_altinn_samtykke_header(box: MpBox) -> None:
@@ -263,6 +268,10 @@ def test_tokeninfo_answers_active_with_the_tokens_claims(box: MpBox) -> None:
     assert body == {"active": True, **claims, "expires_in": claims["exp"] - T0}
     assert body["token_type"] == "Bearer" and body["client_id"] == SUPPLIER.client_id
     assert body["authorization_details"][0]["type"] == "urn:altinn:systemuser"
+    # the journal holds the call to the contract's tokeninfo operation, and finds it conforming
+    (entry,) = [e for e in box.sandbox.journal.entries() if e["path"] == "/tokeninfo"]
+    assert entry["conforms"] is True and entry["outcome"] == "active", entry
+    assert set(entry["form"]) >= {"token", "client_assertion"} and token not in str(entry)
 
 
 def test_tokeninfo_answers_inactive_for_anything_but_a_live_token(tmp_path: Path) -> None:
