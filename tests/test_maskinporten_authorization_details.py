@@ -170,6 +170,7 @@ CO = {"type": "urn:altinn:consent", "id": CONSENT_ID, "from": f"urn:altinn:perso
     ([{**SU, "systemuser_org": f"0192:{ORG_CUSTOMER}"}], "MP-303", "systemuser_org"),
     ([{**SU, "externalRef": 42}], "MP-303", "externalRef"),
     ([{**SU, "externalRef": "x" * 256}], "MP-303", "externalRef"),
+    ([{**SU, "externalRef": " "}], "MP-303", "externalRef"),
     ([{**CO, "id": "not-a-uuid"}], "MP-303", "UUID"),
     ([{**CO, "id": None}], "MP-303", "UUID"),
     ([{**CO, "from": FNR}], "MP-303", "from must be"),
@@ -180,6 +181,29 @@ def test_bad_authorization_details_get_the_documented_code(box: MpBox, details: 
                                                            fragment: str) -> None:
     text = refused(box, code, "invalid_authorization_details", client=KOMMUNE, authorization_details=details)
     assert fragment in text
+    # the journal's verdict names the rule the grant broke, not only that it was refused
+    entry = box.sandbox.journal.entries()[-1]
+    assert entry["conforms"] is False
+    if str(entry["grant"]["claims"]["authorization_details"]).endswith("bytes, not kept>"):
+        return  # too large for the journal to keep (256 bytes): the verdict says only that it was refused
+    assert any(f"authorization_details break Maskinporten's rules ({code})" in p for p in entry["problems"]), entry
+
+
+def test_a_good_element_conforms_even_when_altinn_has_no_match(box: MpBox) -> None:
+    """The request was right; only the sandbox's world lacks the system user: the verdict says refused."""
+    refused(box, "MP-303", "invalid_altinn_customer_configuration",
+            authorization_details=[systemuser_request(ORG_NO_SYSTEM_USER)])
+    entry = box.sandbox.journal.entries()[-1]
+    assert not any("authorization_details" in p for p in entry["problems"]), entry
+    box.token(SUPPLIER, SSG, authorization_details=[systemuser_request(ORG_CUSTOMER)])
+    assert box.sandbox.journal.entries()[-1]["conforms"] is True
+
+
+def test_a_tokeninfo_call_without_client_authentication_does_not_conform(box: MpBox) -> None:
+    box.client.post(TOKENINFO, data={"token": box.token()})
+    entry = box.sandbox.journal.entries()[-1]
+    assert entry["conforms"] is False
+    assert any("does not authenticate the client" in p for p in entry["problems"]), entry
 
 
 # --- consents ------------------------------------------------------------------------------------------

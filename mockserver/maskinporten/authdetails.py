@@ -121,6 +121,19 @@ def requested(claims: dict[str, Any]) -> dict[str, Any] | None:
     return details[0]
 
 
+def checked(claims: dict[str, Any]) -> dict[str, Any] | None:
+    """`requested`, with the element's values checked too: everything that can be told without Altinn."""
+    detail = requested(claims)
+    if detail is None:
+        return None
+    if detail["type"] == SYSTEMUSER:
+        external_ref(detail, systemuser_org(detail))
+    else:
+        parse_uuid(detail.get("id"), "id")
+        parse_giver(detail.get("from"))
+    return detail
+
+
 def systemuser_org(detail: dict[str, Any]) -> str:
     """The customer's organisation number from `systemuser_org` ({authority, ID: 0192:<orgnr>})."""
     value = detail.get("systemuser_org")

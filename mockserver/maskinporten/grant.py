@@ -176,7 +176,7 @@ class GrantValidator:
     def _authorization_details(self, client: Client, claims: dict[str, Any], consumer: str,
                                supplier: str | None) -> dict[str, Any] | None:
         """The element the grant asks for, looked up as Maskinporten asks Altinn (MP-301/302/303)."""
-        detail = authdetails.requested(claims)
+        detail = authdetails.checked(claims)
         if detail is None:
             return None
         if detail["type"] == authdetails.SYSTEMUSER:
