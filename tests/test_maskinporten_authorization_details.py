@@ -350,6 +350,13 @@ def test_tokeninfo_checks_the_client_assertion_as_a_grant(box: MpBox) -> None:
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
 
 
+def test_the_error_uris_of_the_new_codes_explain_them(box: MpBox) -> None:
+    for code, error in (("MP-301", "invalid_authorization_details"), ("MP-302", "invalid_authorization_details"),
+                        ("MP-303", "invalid_altinn_customer_configuration")):
+        r = box.client.get(f"/maskinporten/errors/{code}")
+        assert r.status_code == 200 and error in r.text and code in r.text, r.text
+
+
 def test_discovery_names_the_authorization_details_types(box: MpBox) -> None:
     meta = box.client.get("/maskinporten/.well-known/oauth-authorization-server").json()
     assert meta["authorization_details_types_supported"] == ["urn:altinn:systemuser", "urn:altinn:consent"]
