@@ -18,7 +18,8 @@ from urllib.parse import unquote_plus
 
 # Claims of a Maskinporten grant and access token that the checks or a reader use; others are dropped.
 KNOWN_CLAIMS = ("iss", "aud", "sub", "scope", "resource", "client_id", "client_amr", "consumer", "consumer_org",
-                "supplier", "pid", "token_type", "iat", "nbf", "exp", "jti", "delegation_source")
+                "supplier", "pid", "token_type", "iat", "nbf", "exp", "jti", "delegation_source",
+                "authorization_details")
 MAX_VALUE = 256  # bytes of a kept claim's value, as JSON
 MAX_CERTIFICATES = 5
 MAX_FORM_FIELDS, MAX_NAME = 20, 64

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl
 
 from ..clock import is_time
 from ..identifiers import InvalidIdentifier, parse_person_number
+from ..maskinporten import authdetails
+from ..maskinporten.errors import GrantError
 from ..maskinporten.grant import ALLOWED_ALGS, GRANT_TYPE, MAX_LIFETIME, SKEW
 from ..representation import NotAcceptable, choose_media_type
 from ..services import BY_NAME, DATA_APIS
@@ -21,6 +23,7 @@ from .operations import Operation, Parameter, operations
 
 SCOPES = {service.name: service.scopes for service in DATA_APIS}
 FORM = "application/x-www-form-urlencoded"
+NOT_KEPT = re.compile(r"<[0-9]+ bytes, not kept>")  # the journal's mark for a claim too large to keep
 # Statuses that say the request itself was at fault, whatever the static checks found -- unless the sandbox
 # was told to give the answer (the entry is `forced`: a scenario, a canned answer, a fault): then only the
 # request is judged, never the status it was forced to meet.
@@ -42,6 +45,8 @@ def check(entry: dict[str, Any]) -> list[str]:
     if service == "maskinporten":
         if op.operation_id == "token":
             problems += _token_request(entry)
+        elif op.operation_id == "tokeninfo":
+            problems += _tokeninfo_request(entry)
     else:
         problems += _headers(service, entry.get("headers", {}))
     status = entry.get("status")
@@ -173,6 +178,20 @@ def _token_request(entry: dict[str, Any]) -> list[str]:
     return out + grant_problems(grant["header"], grant["claims"], entry.get("issuer", ""), entry.get("server_time"))
 
 
+def _tokeninfo_request(entry: dict[str, Any]) -> list[str]:
+    ctype = str(entry.get("headers", {}).get("content-type") or "").split(";")[0].strip().lower()
+    form = entry.get("form") or {}
+    out = []
+    if ctype != FORM:
+        out.append(f"the tokeninfo request's Content-Type is {ctype or 'missing'!r}; Maskinporten wants {FORM}")
+    if "token" not in form:
+        out.append("the tokeninfo request has no token; RFC 7662 wants the access token in the form field token")
+    if "client_assertion" not in form or "client_assertion_type" not in form:
+        out.append("the tokeninfo request does not authenticate the client; Maskinporten wants its registered "
+                   "method, private_key_jwt: client_assertion_type and client_assertion")
+    return out
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -197,6 +216,12 @@ def grant_problems(header: dict[str, Any], claims: dict[str, Any], issuer: str, 
     scope = claims.get("scope")
     if not isinstance(scope, str) or not scope.split():
         out.append(f"the grant's scope is {scope!r}; Maskinporten wants a space-separated string of scopes")
+    details = claims.get("authorization_details")
+    if details is not None and not (isinstance(details, str) and NOT_KEPT.fullmatch(details)):
+        try:
+            authdetails.checked(claims)
+        except GrantError as err:
+            out.append(f"the grant's authorization_details break Maskinporten's rules ({err.code}): {err.description}")
     iat, exp = claims.get("iat"), claims.get("exp")
     if not (is_time(iat) and is_time(exp)):  # also keeps 10**400 away from float formatting below
         out.append(f"the grant's iat and exp are {_short(iat)} and {_short(exp)}; Maskinporten wants both, "

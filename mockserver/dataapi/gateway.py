@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from ..canned import CannedAnswer
 from ..environments import environment_of
+from ..maskinporten.authdetails import SYSTEMUSER, of_type
 from ..maskinporten.tokens import InvalidToken, orgnr_of
 from ..netfaults import VALUES as NETWORK_FAULTS
 from ..netfaults import FaultResponse, NetworkFault, parse
@@ -84,6 +85,12 @@ def authenticate(request: Request, api: ApiSpec) -> Caller:
     consumer = orgnr_of(claims.get("consumer"))
     if consumer is None:
         raise api.errors("unauthenticated", "Tokenet mangler consumer-claim")
+    if of_type(claims, SYSTEMUSER):
+        # Skatteetaten lists the APIs that take system users (Krav og betalinger, innrapportering, trekkpålegg);
+        # these are not among them, and their access follows the consumer's rettighetspakke and delegation.
+        raise api.errors(api.forbidden, "Systembruker-token (authorization_details urn:altinn:systemuser) støttes "
+                         "ikke av dette API-et; kunden må delegere tilgangen «På vegne av» i Altinn, og "
+                         "leverandøren bruker consumer_org")
     return Caller(consumer, str(claims.get("client_id", "")), scopes, claims)
 
 

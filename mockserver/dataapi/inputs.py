@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from ..caching import person_number
 from ..identifiers import InvalidIdentifier
+from ..maskinporten.authdetails import consent_covers
 from ..rettighetspakker import Pakke
 from ..sandbox import sandbox_of
 from .gateway import ApiSpec, Caller
@@ -20,9 +21,10 @@ def check_person_number(api: ApiSpec, value: str) -> None:
         raise api.errors("invalid", f"Ugyldig personidentifikator {value!r}: {exc}") from exc
 
 
-def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: str) -> Pakke:
+def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: str, fnr: str | None = None) -> Pakke:
     """The package must be published for this API, be granted to the consumer org, and carry consent where
-    it needs it."""
+    it needs it: the `AltinnSamtykke` header (Altinn 2), or an Altinn 3 consent in the Maskinporten token
+    given by the person `fnr` to the consumer."""
     sandbox = sandbox_of(request)
     if not re.fullmatch(r"[A-Za-z]{2,60}", name):
         raise api.errors("invalid", f"Ugyldig rettighetspakke {name!r}: 2–60 bokstaver")
@@ -34,5 +36,9 @@ def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: 
         raise api.errors("forbidden", f"Virksomheten {caller.consumer} har ikke tilgang til rettighetspakken "
                          f"{pakke.name}")
     if pakke.samtykke and not request.headers.get("altinnsamtykke"):
-        raise api.errors("consent", f"Rettighetspakken {pakke.name} krever samtykke fra personen")
+        why = consent_covers(caller.claims, fnr or "", caller.consumer, sandbox.clock.now())
+        if why == "none":
+            raise api.errors("consent", f"Rettighetspakken {pakke.name} krever samtykke fra personen")
+        if why is not None:
+            raise api.errors("consent", f"Rettighetspakken {pakke.name} krever samtykke fra personen: {why}")
     return pakke

@@ -57,7 +57,7 @@ def check(request: Request, caller: Caller) -> Query:
         raise IM("invalid", f"Perioden er {len(months)} måneder; høyst {MAX_SPAN_MONTHS} måneder per kall")
     fnr = p["personidentifikator"]
     check_person_number(API, fnr)
-    return Query(months, fnr, check_rettighetspakke(request, API, caller, p["rettighetspakke"]))
+    return Query(months, fnr, check_rettighetspakke(request, API, caller, p["rettighetspakke"], fnr))
 
 
 def produce(request: Request, q: Query, media: str) -> bytes:

@@ -21,6 +21,7 @@ from ..identifiers import InvalidIdentifier, parse_person_number
 from ..state import Store
 from ..state.memory import MemoryStore
 from ..tenants import ANONYMOUS, tenant
+from . import authdetails
 from .businessca import issued_by_ca, leaf_problem
 from .errors import GrantError, auth_failed, invalid_request
 from .registry import Client, Registry
@@ -41,6 +42,7 @@ class ValidGrant:
     supplier: str | None  # set when a supplier acts for consumer_org
     resource: list[str] | None
     pid: str | None = None  # end-user restriction, carried into the access token
+    authorization_details: dict[str, Any] | None = None  # the filled-in element for the token
 
     @property
     def client_id(self) -> str:
@@ -150,6 +152,65 @@ class GrantValidator:
         assertion = (form.get("assertion") or "").strip()
         if not assertion:
             raise invalid_request("Invalid assertion. Missing parameter assertion")
+        client, claims, amr = self.authenticated(assertion, issuer, session)
+
+        scope = claims.get("scope", "")
+        if not isinstance(scope, str):
+            raise invalid_request("Invalid assertion. Invalid parameter value scope: a space-separated string")
+        scopes = scope.split()
+        if not scopes:
+            raise GrantError("MP-200", "Token request contains no scope", "invalid_scope")
+        missing = [s for s in scopes if s not in client.scopes]
+        if missing:
+            raise GrantError(
+                "MP-200", f"Token request contains invalid scopes for client, {' '.join(missing)}",
+                "invalid_scope",
+            )
+        consumer, supplier = self._consumer(client, claims, scopes)
+        resource, pid = self._resource(claims), self._pid(claims)
+        details = self._authorization_details(client, claims, consumer, supplier)
+        return ValidGrant(client, scopes, amr, consumer, supplier, resource, pid, details)
+
+    def _authorization_details(self, client: Client, claims: dict[str, Any], consumer: str,
+                               supplier: str | None) -> dict[str, Any] | None:
+        """The element the grant asks for, looked up as Maskinporten asks Altinn (MP-301/302/303)."""
+        detail = authdetails.checked(claims)
+        if detail is None:
+            return None
+        if detail["type"] == authdetails.SYSTEMUSER:
+            if supplier is not None:  # a system user replaces the scope delegation; the two are not combined
+                raise invalid_request("Invalid assertion. consumer_org cannot be combined with authorization_details "
+                                      "of type urn:altinn:systemuser: the customer is systemuser_org")
+            customer = authdetails.systemuser_org(detail)
+            ref = authdetails.external_ref(detail, customer)
+            users = self.registry.system_users_for(client.client_id, customer)
+            if not users:
+                raise authdetails.customer_configuration(
+                    f"No system user for the system of client {client.client_id} in organisation {customer}")
+            matching = [u for u in users if u.external_ref == ref]
+            if not matching:
+                said = f"externalRef {ref!r}" if "externalRef" in detail else "no externalRef"
+                raise authdetails.customer_configuration(
+                    f"The grant carries {said}, but no system user of organisation {customer} for this system was "
+                    "requested with it; send the externalRef of the system user request")
+            return authdetails.systemuser_element(matching, customer)
+        ident = authdetails.parse_uuid(detail.get("id"), "id")
+        giver = authdetails.parse_giver(detail.get("from"))
+        consent = self.registry.consents.get(ident)
+        if consent is None or consent.giver != giver:
+            raise authdetails.invalid_values(f"No consent {ident} from {giver} exists")
+        if consent.to != consumer:
+            raise authdetails.invalid_values(f"Consent {ident} is given to {consent.to}, not to the consumer "
+                                             f"{consumer}")
+        if consent.valid_to.timestamp() <= self.clock.now():
+            raise authdetails.invalid_values(f"Consent {ident} expired at {consent.valid_to.isoformat()}")
+        return authdetails.consent_element(consent)
+
+    def authenticated(self, assertion: str, issuer: str, session: str | None = None
+                      ) -> tuple[Client, dict[str, Any], str]:
+        """(client, claims, client_amr) of a signed JWT whose header, aud, times, jti and signature hold: the
+        grant at /token, and the client assertion that authenticates a client at /tokeninfo. `session`: the
+        call's Ske-Sandbox-Session, whose tenant the used jti is noted for."""
         header, claims, signature = _claims_without_verification(assertion)
 
         alg = header.get("alg")
@@ -191,20 +252,7 @@ class GrantValidator:
                                                 tenant(session, client.orgnr)):
             raise GrantError("MP-012", "Grant is used before")
 
-        scope = claims.get("scope", "")
-        if not isinstance(scope, str):
-            raise invalid_request("Invalid assertion. Invalid parameter value scope: a space-separated string")
-        scopes = scope.split()
-        if not scopes:
-            raise GrantError("MP-200", "Token request contains no scope", "invalid_scope")
-        missing = [s for s in scopes if s not in client.scopes]
-        if missing:
-            raise GrantError(
-                "MP-200", f"Token request contains invalid scopes for client, {' '.join(missing)}",
-                "invalid_scope",
-            )
-        consumer, supplier = self._consumer(client, claims, scopes)
-        return ValidGrant(client, scopes, amr, consumer, supplier, self._resource(claims), self._pid(claims))
+        return client, claims, amr
 
     def _signing_key(self, client: Client, header: dict[str, Any]) -> tuple[RSAPublicKey, str]:
         if "kid" in header:

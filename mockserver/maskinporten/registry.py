@@ -23,10 +23,25 @@ which every file is validated against at start)::
         delegations:                         # Altinn delegations to a supplier
           - supplier: "310000108"
             scopes: [skatteetaten:summertskattegrunnlag, skatteetaten:inntekt]
+    system_users:                            # Altinn system users (grants with urn:altinn:systemuser)
+      - client_id: my-vendor-client          # the vendor's system, i.e. its Maskinporten client
+        orgnr: "310000116"                   # the customer who approved it (systemuser_org)
+        external_ref: kunde-42               # optional; then every grant must carry this externalRef
+        id: 3f0c8a4e-5b1d-4c7e-9a2f-1d2e3f4a5b6c  # optional; a UUID derived from the above otherwise
+        system_id: 310000108_fagsystem       # optional; "<vendor orgnr>_<client_id>" otherwise
+    consents:                                # Altinn 3 consents (grants with urn:altinn:consent)
+      - id: 0a7d59f8-8c62-4312-9fb4-62456664c96f
+        from: "15838512671"                  # the person (or organisation) who consented
+        to: "310000116"                      # the organisation it was given to (the token's consumer)
+        valid_to: "2027-12-31T23:00:00Z"
+        consented: "2026-11-01T08:00:00Z"    # optional; a year before valid_to otherwise
+        resource: ske-sandbox-samtykke       # optional: the Altinn resource consented to
+        metadata: {inntektsaar: "2025"}      # optional
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -40,8 +55,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from jwt.algorithms import RSAAlgorithm
 
 from ..configfiles import ConfigError, load, where
-from ..identifiers import is_synthetic_orgnr, make_orgnr
+from ..identifiers import InvalidIdentifier, is_synthetic_orgnr, make_orgnr, parse_person_number
 from ..services import SCOPE_INNTEKT, SCOPE_SSG
+from .authdetails import ORG_URN, PERSON_URN, Consent, SystemUser, parse_uuid
+from .errors import GrantError
 from .keys import load_private_key, private_key_pem, public_jwk, seeded_private_key_pem
 
 KOMMUNE_PAKKE = "kommuneboligsosialeformaal"
@@ -126,6 +143,8 @@ class Registry:
     def __init__(self) -> None:
         self.clients: dict[str, Client] = {}
         self.consumers: dict[str, Consumer] = {}
+        self.system_users: dict[tuple[str, str], list[SystemUser]] = {}  # (client_id, customer orgnr) ->
+        self.consents: dict[str, Consent] = {}
 
     def add_client(self, client: Client) -> None:
         self.clients[client.client_id] = client
@@ -140,6 +159,9 @@ class Registry:
     def delegated(self, consumer: str, supplier: str, scope: str) -> bool:
         c = self.consumers.get(consumer)
         return c is not None and scope in c.delegations.get(supplier, frozenset())
+
+    def system_users_for(self, client_id: str, customer: str) -> list[SystemUser]:
+        return self.system_users.get((client_id, customer), [])
 
     @classmethod
     def build(cls, seed: int, clients_file: Path | None = None, pakker: frozenset[str] | None = None) -> Registry:
@@ -175,6 +197,65 @@ class Registry:
                     at = where(path, lines, ("consumers", i, "rettighetspakker", j))
                     raise RegistryError(f"{at}: unknown rettighetspakke {name!r}; known: {', '.join(sorted(pakker))}")
             _parse_consumer(self, entry, where(path, lines, ("consumers", i)))
+        for i, entry in enumerate(doc.get("system_users") or []):
+            self._add_system_user(entry, where(path, lines, ("system_users", i)))
+        for i, entry in enumerate(doc.get("consents") or []):
+            self._add_consent(entry, where(path, lines, ("consents", i)))
+
+    def _add_system_user(self, entry: dict[str, Any], here: str) -> None:
+        client = self.clients.get(str(entry["client_id"]))
+        if client is None:
+            raise RegistryError(f"{here}: client_id {entry['client_id']!r} is not a client of this file (or the demo "
+                                "client); a system user belongs to a vendor's system, which is a client")
+        customer = _orgnr(entry["orgnr"], here)
+        ref = str(entry.get("external_ref", customer))
+        ident = _uuid(entry.get("id") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"systemuser:{client.client_id}:"
+                                                                             f"{customer}:{ref}")), here)
+        user = SystemUser(ident, client.client_id, customer, str(entry.get("system_id")
+                                                                   or f"{client.orgnr}_{client.client_id}"), ref)
+        self.system_users.setdefault((client.client_id, customer), []).append(user)
+
+    def _add_consent(self, entry: dict[str, Any], here: str) -> None:
+        ident = _uuid(entry["id"], here)
+        if ident in self.consents:
+            raise RegistryError(f"{here}: consent id {ident} is used twice")
+        giver = str(entry["from"])
+        if len(giver) == 11:
+            try:
+                giver = PERSON_URN + parse_person_number(giver).value
+            except InvalidIdentifier as exc:
+                raise RegistryError(f"{here}: from {giver!r} is not a valid fødselsnummer or D-nummer: {exc}") from exc
+        else:
+            giver = ORG_URN + _orgnr(giver, here)
+        valid_to = _moment(entry["valid_to"], f"{here}.valid_to")
+        consented = (_moment(entry["consented"], f"{here}.consented") if "consented" in entry
+                     else valid_to - dt.timedelta(days=365))
+        right: dict[str, Any] = {"action": ["consent"], "resource": [
+            {"type": "urn:altinn:resource", "value": str(entry.get("resource", "ske-sandbox-samtykke"))}]}
+        if entry.get("metadata"):
+            right["metadata"] = {str(k): str(v) for k, v in entry["metadata"].items()}
+        self.consents[ident] = Consent(ident, giver, _orgnr(entry["to"], here), consented, valid_to, [right])
+
+
+def _uuid(value: Any, where: str) -> str:
+    try:
+        return parse_uuid(str(value), "id")
+    except GrantError as exc:
+        raise RegistryError(f"{where}: id {value!r} must be a UUID (8-4-4-4-12 hex digits)") from exc
+
+
+def _moment(value: Any, where: str) -> dt.datetime:
+    """A YAML timestamp (read as a datetime) or an ISO 8601 string; UTC when it names no zone."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise RegistryError(f"{where}: {value!r} is not an ISO 8601 time (e.g. 2027-12-31T23:00:00Z)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _orgnr(value: Any, where: str) -> str:

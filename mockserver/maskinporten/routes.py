@@ -17,10 +17,13 @@ from ..sandbox import sandbox_of
 from ..state import StoreError
 from ..tenants import SESSION_HEADER, TenantError, session_of
 from ..wire import wire_of
+from .authdetails import TYPES as AUTHORIZATION_DETAILS_TYPES
 from .errors import GrantError, documented_codes, invalid_request
 from .grant import ALLOWED_ALGS, GRANT_TYPE
+from .tokens import introspect
 
 log = logging.getLogger("ske_sandbox")
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -31,7 +34,7 @@ def metadata(issuer: str) -> dict[str, object]:
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "grant_types_supported": [GRANT_TYPE],
         "token_endpoint_auth_signing_alg_values_supported": list(ALLOWED_ALGS),
-        "authorization_details_types_supported": ["urn:altinn:systemuser", "urn:altinn:consent"],
+        "authorization_details_types_supported": list(AUTHORIZATION_DETAILS_TYPES),
     }
 
 
@@ -123,6 +126,45 @@ async def _token_answer(request: Request, issuer: str) -> Response:
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+async def tokeninfo(request: Request) -> Response:
+    """RFC 7662 introspection as Digdir documents `/tokeninfo`: form-encoded `token`, the client authenticated
+    by its registered method (private_key_jwt: `client_assertion`); `active` with the token's claims."""
+    sandbox = sandbox_of(request)
+    issuer = environment_of(request).issuer
+    try:
+        form = await _form(request)
+        _authenticate_client(request, form, issuer)
+        token = form.get("token", "").strip()
+        if not token:
+            raise invalid_request("Missing parameter token (the access token to inspect)")
+    except GrantError as err:
+        sandbox.journal.note(request, err.code)
+        return err.response(issuer)
+    except StoreError as exc:
+        log.error("tokeninfo: %s", exc)
+        sandbox.journal.note(request, "temporarily_unavailable")
+        return unavailable()
+    try:
+        answer = introspect(token, issuer, sandbox.keys, sandbox.clock)
+    except Exception:  # a sandbox defect still answers in Maskinporten's format
+        log.exception("unexpected error in the tokeninfo endpoint")
+        return invalid_request("Invalid parameter value token").response(issuer)
+    sandbox.journal.note(request, "active" if answer["active"] else "inactive")
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _authenticate_client(request: Request, form: dict[str, str], issuer: str) -> None:
+    """The client assertion (RFC 7523 §2.2) is checked as a grant is: registered key or certificate, `aud` the
+    issuer, at most 120 s, a fresh `jti`. A failure is `invalid_client` with the check's MP code."""
+    if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE or not form.get("client_assertion", "").strip():
+        raise GrantError("MP-011", f"Client authentication required: client_assertion_type={CLIENT_ASSERTION_TYPE} "
+                         "and client_assertion (a JWT signed with the client's registered key)", "invalid_client")
+    try:
+        sandbox_of(request).grants.authenticated(form["client_assertion"].strip(), issuer, _session(request))
+    except GrantError as err:
+        raise GrantError(err.code, err.description, "invalid_client") from err
+
+
 async def well_known(request: Request) -> Response:
     return JSONResponse(metadata(environment_of(request).issuer))
 
@@ -151,6 +193,7 @@ async def error_page(request: Request) -> Response:
 routes = [
     Route("/errors/{code}", error_page, methods=["GET"]),
     Route("/token", token, methods=["POST"]),
+    Route("/tokeninfo", tokeninfo, methods=["POST"]),
     Route("/.well-known/oauth-authorization-server", well_known, methods=["GET"]),
     Route("/.well-known/openid-configuration", well_known, methods=["GET"]),
     Route("/jwk", jwk, methods=["GET"]),

@@ -57,6 +57,8 @@ class TokenIssuer:
         if grant.supplier:
             claims["supplier"] = org(grant.supplier)
             claims["delegation_source"] = DELEGATION_SOURCE
+        if grant.authorization_details is not None:
+            claims["authorization_details"] = [grant.authorization_details]
         key = self.keys.active
         token = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid, "typ": None})
         return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": claims["scope"]}
@@ -66,8 +68,10 @@ class InvalidToken(Exception):
     """Why a bearer token is refused; the API maps this to its 401 code."""
 
 
-def verify_access_token(token: str, issuer: str, keys: KeySet, clock: Clock) -> dict[str, Any]:
-    """Check a bearer token as Skatteetaten does: our signature, our issuer, not expired."""
+def verify_access_token(token: str, issuer: str, keys: KeySet, clock: Clock,
+                        audience_restricted_ok: bool = False) -> dict[str, Any]:
+    """Check a bearer token as Skatteetaten does: our signature, our issuer, not expired (and, unless
+    `audience_restricted_ok`, `aud` "unspecified", as Skatteetaten wants it)."""
     try:
         header = fastjwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -91,10 +95,21 @@ def verify_access_token(token: str, issuer: str, keys: KeySet, clock: Clock) -> 
     if not (is_time(exp) and is_time(iat)):
         raise InvalidToken("exp og iat må være tall (sekunder siden 1970, før år 10000)")
     check_lifetime(claims, clock)
-    if claims.get("aud", "unspecified") not in ("unspecified", None):
+    if not audience_restricted_ok and claims.get("aud", "unspecified") not in ("unspecified", None):
         raise InvalidToken("tokenet er begrenset til en annen ressurs (aud); Skatteetaten forventer "
                            "'unspecified'")
     return claims
+
+
+def introspect(token: str, issuer: str, keys: KeySet, clock: Clock) -> dict[str, Any]:
+    """RFC 7662's answer for a token: `active` with the token's own claims and `expires_in` (Digdir keeps the
+    answer "as equal to the claims available in the access_token as possible"), or only `active: false` for
+    anything that is not a live token of this issuer (RFC 7662 §2.2: nothing more about an inactive token)."""
+    try:
+        claims = verify_access_token(token, issuer, keys, clock, audience_restricted_ok=True)
+    except InvalidToken:
+        return {"active": False}
+    return {"active": True, **claims, "expires_in": max(0, int(claims["exp"] - clock.now()))}
 
 
 def check_lifetime(claims: dict[str, Any], clock: Clock) -> None:

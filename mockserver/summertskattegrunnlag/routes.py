@@ -45,7 +45,7 @@ def check(request: Request, caller: Caller) -> Query:
     if year < FIRST_YEAR or not population.choices.year_supported(year, today):
         raise SSG("invalid", YEAR_NOT_SUPPORTED)
     check_person_number(API, fnr)
-    pakke = check_rettighetspakke(request, API, caller, p["rettighetspakke"])
+    pakke = check_rettighetspakke(request, API, caller, p["rettighetspakke"], fnr)
     if stadie not in pakke.stadier:
         raise SSG("forbidden", f"Rettighetspakken {pakke.name} gir ikke tilgang til stadie {stadie}; "
                   f"tillatt: {', '.join(sorted(pakke.stadier))}")

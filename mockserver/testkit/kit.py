@@ -102,12 +102,12 @@ class SandboxKit:
         aud = self.issuer if real_hosts else self.sandbox.issuer
         return self.demo_client.grant(aud, self.sandbox.clock.now(), scopes, **claims)
 
-    def token(self, scopes: list[str] | None = None, *, real_hosts: bool = False) -> str:
+    def token(self, scopes: list[str] | None = None, *, real_hosts: bool = False, **claims: Any) -> str:
         """An access token for calls through `client` (the sandbox's own address), or with `real_hosts=True`
-        for calls to the real hostnames."""
+        for calls to the real hostnames; `claims` go into the grant (e.g. `authorization_details=[...]`)."""
         issuer = self.issuer if real_hosts else self.sandbox.issuer
-        r = self.client.post(f"{issuer}token", data={"grant_type": GRANT_TYPE,
-                                                     "assertion": self.grant(scopes, real_hosts=real_hosts)})
+        assertion = self.grant(scopes, real_hosts=real_hosts, **claims)
+        r = self.client.post(f"{issuer}token", data={"grant_type": GRANT_TYPE, "assertion": assertion})
         r.raise_for_status()
         return r.json()["access_token"]
 
