@@ -159,7 +159,7 @@ def _bare_oppgave(life: Life, month: Month, choices: Choices) -> dict[str, Any]:
     """An oppgave with no income lines: a payer who reported the person for the month but paid nothing (as
     in a recorded answer, where another employer's a-melding came the month before the wage started)."""
     payer = employer(zlib.crc32(f"{life.settlement_seed}:tom-arbeidsgiver".encode()) % 20_000)
-    oppgave: dict[str, Any] = {"opplysningspliktigId": payer.orgnr, "virksomhetId": payer.orgnr,
+    oppgave: dict[str, Any] = {"opplysningspliktigId": payer.orgnr, "virksomhetId": payer.virksomhet,
                                "kalendermaaned": month_text(month),
                                "inntektsmottaker": {"personidentifikator": life.fnr}}
     if life.inntekt_sparse and month[1] % 2:
