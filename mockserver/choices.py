@@ -47,8 +47,8 @@ class Choices:
     naturalytelse_share: float = 0.08
     utgiftsgodtgjoerelse_share: float = 0.08
     # Per crowd person: adressegradert, and of those, fully screened for every package.
-    skjermet_share: float = 0.04
-    skjermet_helt_share: float = 0.75
+    skjermet_share: float = 0.07
+    skjermet_helt_share: float = 0.6
 
     def year_supported(self, year: int, today: dt.date) -> bool:
         """Whether Summert skattegrunnlag answers for an income year at all (else SSG-006)."""
