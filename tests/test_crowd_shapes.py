@@ -36,6 +36,7 @@ MIN_PEOPLE = 5  # met by this many different crowd people at least: not one pers
 OPPTAK = "20848997790"
 
 Body = dict[str, Any]
+LEAN_KEYS = {"beloep", "loennsinntekt", "ytelseFraOffentlige", "pensjonEllerTrygd", "naeringsinntekt"}
 
 
 def _lines(body: Body) -> list[Body]:
@@ -74,6 +75,9 @@ INNTEKT_SHAPES: dict[str, tuple[Callable[[Body], bool], tuple[str, ...] | None]]
         ("inngaar_i_grunnlag_for_trekk_absent_share", "recorded_shape_share")),
     # the recorded answer's shape: the social-assistance reader shows 0 kr for the month
     "recorded shape (0 kr)": (_shows_zero, ("recorded_shape_share", "inngaar_i_grunnlag_for_trekk_absent_share")),
+    # ... as the recorded answer has it: every line only beloep and its kind
+    "recorded shape (lean lines)": (lambda b: bool(_lines(b)) and all(set(i) <= LEAN_KEYS for i in _lines(b)),
+                                    ("recorded_shape_share",)),
     "mottaksinformasjon with foersteMottakstidspunkt": (
         lambda b: any("foersteMottakstidspunkt" in o.get("mottaksinformasjon", {})
                       for o in b["oppgaveInntektsmottaker"]), None),
