@@ -32,6 +32,23 @@ class Choices:
     # From this month on, each oppgave carries mottaksinformasjon; this share of them has it empty ({}).
     mottaksinformasjon_from: str = "2025-01"
     mottaksinformasjon_empty_share: float = 0.1
+    # Crowd-wide optional shapes (docs/shapes.md says why each default): a share of the crowd's oppgaver
+    # from 2025 (årsrevisjon 2025 made the fields optional), drawn per (seed, person, month, payer).
+    kalendermaaned_absent_share: float = 0.04
+    fordel_absent_share: float = 0.04
+    utloeser_arbeidsgiveravgift_absent_share: float = 0.04
+    inngaar_i_grunnlag_for_trekk_absent_share: float = 0.04
+    # Per (seed, person, month) from 2025: every line with only beloep and its kind, as the recorded answer.
+    recorded_shape_share: float = 0.04
+    # Per (seed, person, month) from 2025: one more oppgave, from a payer who paid nothing that month.
+    bare_oppgave_share: float = 0.03
+    # Per wage stream of the crowd: a company car (fordel naturalytelse) and a taxable part of a mileage
+    # allowance (fordel utgiftsgodtgjoerelse) beside the cash wage.
+    naturalytelse_share: float = 0.08
+    utgiftsgodtgjoerelse_share: float = 0.08
+    # Per crowd person: adressegradert, and of those, fully screened for every package.
+    skjermet_share: float = 0.07
+    skjermet_helt_share: float = 0.6
 
     def year_supported(self, year: int, today: dt.date) -> bool:
         """Whether Summert skattegrunnlag answers for an income year at all (else SSG-006)."""
@@ -68,8 +85,11 @@ def load_choices(path: Path | None = None) -> Choices:
         for month_day in (choices.year_supported_from, choices.utkast_default, choices.submission_deadline):
             _day(2025, month_day)
         dt.date.fromisoformat(f"{choices.mottaksinformasjon_from}-01")
-        if not 0 <= choices.utkast_differs_share <= 1 or not 0 <= choices.mottaksinformasjon_empty_share <= 1:
-            raise ChoicesError(f"{path}: shares must be between 0 and 1")
+        for f in fields(Choices):
+            if f.name.endswith("_share"):
+                value = getattr(choices, f.name)
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                    raise ChoicesError(f"{path}: {f.name} must be a number between 0 and 1, not {value!r}")
     except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ChoicesError):
             raise

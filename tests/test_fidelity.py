@@ -368,7 +368,7 @@ def test_every_persona_is_listed_in_the_readme():
 
 @pytest.mark.parametrize("entry, fragment", [
     ({"skjermet": "helt"}, r"personas\[0\]\.skjermet: 'helt' is not one of"),
-    ({"inntekt": "2025"}, r"personas\[0\]\.inntekt: '2025' is not one of aarsrevisjon2025"),
+    ({"inntekt": "2025"}, r"personas\[0\]\.inntekt: '2025' is not one of aarsrevisjon2025, opptak2025"),
     ({"skatteoppgjoersdato": True}, r"personas\[0\]\.skatteoppgjoersdato: False was expected"),
     ({"pensjonspremie": 2}, r"personas\[0\]\.pensjonspremie: 2 is not between 0 and 0.5"),
 ])

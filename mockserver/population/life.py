@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,8 @@ class IncomeStream:
     fordel: str = "kontantytelse"
     svalbard: bool = False
     holiday_pay: bool = False  # June feriepenger for wage streams
+    naturalytelse: int = 0  # monthly kroner of a company car (fordel naturalytelse) beside the wage
+    utgiftsgodtgjoerelse: bool = False  # a taxable part of a mileage allowance, some kilometres each month
 
     def active(self, month: Month) -> bool:
         return self.start <= month and (self.end is None or month <= self.end)
@@ -153,6 +155,8 @@ class Life:
     skjermet_helt: bool = False  # fully screened whatever the package (only parameters + skjermet)
     kildeskatt_paa_loenn: bool = False  # on the PAYE scheme: wages in kildeskattPaaLoennGrunnlag
     inntekt_sparse: bool = False  # årsrevisjon 2025 shapes: optional fields and kalendermaaned left out
+    inntekt_opptak: bool = False  # the recorded test-environment answer's shape (docs/shapes.md)
+    crowd_shapes: bool = False  # the crowd-wide optional shapes of the choices file apply (not to personas)
     utkast_differs: bool | None = None  # None: seeded; True/False: persona says
     uten_skatteoppgjoersdato: bool = False
     pensjonspremie: float = 0.0  # share of wage withheld as premieTilPensjonsordninger (Inntekt fradrag)
@@ -210,9 +214,10 @@ def archetype_for(rng: random.Random, age: int) -> str:
 
 def build_life(
     *, fnr: str, born: dt.date, gender: str, d_number: bool, key: str, archetype: str | None = None,
-    calendar_year: int = 2026, overrides: dict | None = None,
+    calendar_year: int = 2026, overrides: dict | None = None, perks: tuple[float, float] | None = None,
 ) -> Life:
-    """Derive a whole life from a text key; `archetype`/`overrides` come from curated personas."""
+    """Derive a whole life from a text key; `archetype`/`overrides` come from curated personas. `perks` are
+    the shares of wage streams with a company car and with a taxable mileage allowance (the crowd's)."""
     rng = random.Random(key)
     fake = _faker()
     fake.seed_instance(rng.getrandbits(48))
@@ -226,7 +231,20 @@ def build_life(
     overrides = overrides or {}
     _incomes(life, kind, rng, overrides)
     _wealth(life, kind, rng, age, overrides.get("wealth"))
+    if perks is not None:
+        life.streams = [_with_perks(s, random.Random(f"{key}:fordel:{i}"), perks)
+                        for i, s in enumerate(life.streams)]
     return life
+
+
+def _with_perks(stream: IncomeStream, rng: random.Random, perks: tuple[float, float]) -> IncomeStream:
+    """A wage stream with a company car and/or a mileage allowance, by the shares; its own Random, so the
+    rest of the life is drawn as without perks."""
+    if stream.kind != "loennsinntekt":
+        return stream
+    car, mileage = rng.random() < perks[0], rng.random() < perks[1]
+    value = rng.randrange(2_500, 7_500, 50)
+    return replace(stream, naturalytelse=value if car else 0, utgiftsgodtgjoerelse=mileage)
 
 
 def _wage_stream(rng: random.Random, monthly: int, start: Month = FIRST_MONTH, end: Month | None = None,

@@ -18,7 +18,8 @@ The file format (fixtures/personas.yaml, or your own with `--personas-file FILE`
         kildeskatt_paa_loenn: true  # optional: PAYE; wages in kildeskattPaaLoennGrunnlag
         inntekt: aarsrevisjon2025   # optional: from 2025 lines without fordel, utloeserArbeidsgiveravgift,
                                     # inngaarIGrunnlagForTrekk; oppgaver without kalendermaaned; one with
-                                    # only mottaksinformasjon
+                                    # only mottaksinformasjon; opptak2025: the recorded test-environment
+                                    # answer's shape (docs/shapes.md)
         utkast_differs: true        # optional: the utkast lacks a deduction added before submission
         skatteoppgjoersdato: false  # optional: the oppgjoer carries no skatteoppgjoersdato
         pensjonspremie: 0.02        # optional: share of wages withheld as fradrag premieTilPensjonsordninger
@@ -48,7 +49,7 @@ KNOWN_ARCHETYPES = {name for name, _ in ARCHETYPES} | {"pensioner", "student"}
 
 SHAPES: dict[str, tuple[Any, ...]] = {
     "skjermet": (True, False, "full"),
-    "inntekt": ("aarsrevisjon2025",),
+    "inntekt": ("aarsrevisjon2025", "opptak2025"),
     "utkast_differs": (True, False),
     "skatteoppgjoersdato": (False,),
     "kildeskatt_paa_loenn": (True, False),

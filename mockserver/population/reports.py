@@ -9,15 +9,24 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import random
+import zlib
 from typing import Any
 
 from ..choices import Choices
-from ..months import next_month
+from ..months import Month, month_text, next_month
 from .codes import beskrivelse_valid
-from .life import IncomeStream, Life, Month, monthly_amount
+from .life import IncomeStream, Life, employer, monthly_amount
+from .shapes import FULL, LEAN, OPTIONAL_FROM, OppgaveShape, bare_oppgave, oppgave_shape
 
 DAY_RATE = {"dagpengerVedArbeidsloeshet", "arbeidsavklaringspenger"}  # NAV pays these per weekday
 WEEKDAYS_PER_YEAR = 260
+# Lines other than cash: a company car is a benefit in kind; the taxable part of a mileage allowance (over
+# the tax-free rate) is an expense allowance with tax withheld and employer's contribution, as in
+# Skatteetaten's Inntekt example (`smusstillegg`). Both count as wage in the yearly basis.
+FORDEL = {"bil": "naturalytelse", "kilometergodtgjoerelseBil": "utgiftsgodtgjoerelse"}
+# The recorded answer's months whose mottaksinformasjon is {} (its persona reproduces them).
+OPPTAK_EMPTY_MOTTAK = {(2025, 2), (2025, 3), (2025, 4)}
+MILEAGE_TAXABLE_OERE = 51  # per kilometre: the rate paid above the tax-free one
 
 
 def kroner(oere: int) -> float:
@@ -59,11 +68,21 @@ def stream_amounts(stream: IncomeStream, month: Month) -> list[tuple[str, int, f
     out = [(stream.beskrivelse, amount, antall)]
     if stream.holiday_pay and month[1] == 6 and stream.start < (month[0], 1):
         out.append(("feriepenger", round(amount * 1.02), None))
+    if stream.naturalytelse:
+        out.append(("bil", round(stream.naturalytelse * _growth(stream, month)) * 100, None))
+    if stream.utgiftsgodtgjoerelse:
+        km = zlib.crc32(f"{stream.payer.orgnr}:{stream.monthly}:km:{month}".encode()) % 1_400
+        if km >= 100:  # some months without driving
+            out.append(("kilometergodtgjoerelseBil", km * MILEAGE_TAXABLE_OERE, None))
     return out
 
 
+def _growth(stream: IncomeStream, month: Month) -> float:
+    return monthly_amount(stream, month) / stream.monthly if stream.monthly else 1.0
+
+
 def _inntekt(stream: IncomeStream, beskrivelse: str, oere: int, antall: float | None, life: Life,
-             sparse: bool) -> dict[str, Any]:
+             shape: OppgaveShape) -> dict[str, Any]:
     wage = stream.kind == "loennsinntekt"
     kind: dict[str, Any] = {"beskrivelse": beskrivelse}
     if antall is not None:
@@ -71,11 +90,13 @@ def _inntekt(stream: IncomeStream, beskrivelse: str, oere: int, antall: float | 
     if life.d_number and wage:
         kind["spesifikasjon"] = {"skattemessigBosattILand": "PL", "opptjeningsland": "NO"}
     # Optional since årsrevisjon 2025 and absent in a recorded test-environment answer.
-    item: dict[str, Any] = {} if sparse else {
-        "fordel": stream.fordel,
-        "utloeserArbeidsgiveravgift": wage,
-        "inngaarIGrunnlagForTrekk": True,
-    }
+    item: dict[str, Any] = {}
+    if shape.fordel:
+        item["fordel"] = FORDEL.get(beskrivelse, stream.fordel)
+    if shape.utloeser_arbeidsgiveravgift:
+        item["utloeserArbeidsgiveravgift"] = wage
+    if shape.inngaar_i_grunnlag_for_trekk:
+        item["inngaarIGrunnlagForTrekk"] = True
     item["beloep"] = kroner(oere)
     if stream.svalbard:
         item["skatteOgAvgiftsregel"] = "svalbard"
@@ -99,7 +120,10 @@ def mottaksinformasjon(life: Life, month: Month, payer: str, choices: Choices) -
     if f"{month[0]:04d}-{month[1]:02d}" < choices.mottaksinformasjon_from:
         return None
     rng = random.Random(f"{life.settlement_seed}:mottak:{payer}:{month}")
-    if rng.random() < choices.mottaksinformasjon_empty_share:
+    empty = rng.random() < choices.mottaksinformasjon_empty_share
+    if life.inntekt_opptak:
+        empty = month in OPPTAK_EMPTY_MOTTAK
+    if empty:
         return {}
     nxt = next_month(month)
     utc = dt.datetime(nxt[0], nxt[1], 1) - dt.timedelta(days=rng.randrange(0, 4)) + dt.timedelta(
@@ -113,15 +137,52 @@ def mottaksinformasjon(life: Life, month: Month, payer: str, choices: Choices) -
 def has_reports(life: Life, month: Month) -> bool:
     """Whether `month_reports` gives anything, without building the reports (an event feed asks this of
     everyone)."""
+    if life.inntekt_opptak and month == OPTIONAL_FROM:
+        return True  # only the bare oppgave
     return any(beskrivelse_valid(stream.kind, beskrivelse, *month)
                for stream in life.streams if stream.active(month)
                for beskrivelse, _, _ in stream_amounts(stream, month))
 
 
+def _shape(life: Life, month: Month, payer: str, choices: Choices) -> OppgaveShape:
+    if month < OPTIONAL_FROM:
+        return FULL
+    if life.inntekt_sparse:
+        return OppgaveShape(kalendermaaned=month[1] % 2 == 0, fordel=False, utloeser_arbeidsgiveravgift=False,
+                            inngaar_i_grunnlag_for_trekk=False)
+    if life.inntekt_opptak:
+        return LEAN
+    return oppgave_shape(life.settlement_seed, month, payer, choices) if life.crowd_shapes else FULL
+
+
+def _bare_oppgave(life: Life, month: Month, choices: Choices) -> dict[str, Any]:
+    """An oppgave with no income lines: a payer who reported the person for the month but paid nothing (as
+    in a recorded answer, where another employer's a-melding came the month before the wage started)."""
+    payer = employer(zlib.crc32(f"{life.settlement_seed}:tom-arbeidsgiver".encode()) % 20_000)
+    oppgave: dict[str, Any] = {"opplysningspliktigId": payer.orgnr, "virksomhetId": payer.virksomhet,
+                               "kalendermaaned": month_text(month),
+                               "inntektsmottaker": {"personidentifikator": life.fnr}}
+    if life.inntekt_sparse and month[1] % 2:
+        del oppgave["kalendermaaned"]
+    mottak = mottaksinformasjon(life, month, "tom", choices)
+    if mottak is not None:
+        oppgave["mottaksinformasjon"] = mottak
+    return oppgave
+
+
+def _wants_bare_oppgave(life: Life, month: Month, choices: Choices) -> bool:
+    if month < OPTIONAL_FROM:
+        return False
+    if life.inntekt_sparse:
+        return True
+    if life.inntekt_opptak:
+        return month == OPTIONAL_FROM  # the recorded answer's January, before the wage began
+    return life.crowd_shapes and bare_oppgave(life.settlement_seed, month, choices)
+
+
 def month_reports(life: Life, month: Month, choices: Choices | None = None) -> list[dict[str, Any]]:
-    """One oppgave per opplysningspliktig that paid the person in the month."""
+    """One oppgave per opplysningspliktig that paid the person in the month, in the month's shapes."""
     choices = choices or Choices()
-    sparse = life.inntekt_sparse and month >= (2025, 1)
     by_payer: dict[str, list[tuple[IncomeStream, str, int, float | None]]] = {}
     for stream in life.streams:
         for beskrivelse, oere, antall in stream_amounts(stream, month):
@@ -130,7 +191,8 @@ def month_reports(life: Life, month: Month, choices: Choices | None = None) -> l
     reports = []
     for rows in by_payer.values():
         payer = rows[0][0].payer
-        inntekt = [_inntekt(s, b, v, n, life, sparse) for s, b, v, n in rows]
+        shape = _shape(life, month, payer.orgnr, choices)
+        inntekt = [_inntekt(s, b, v, n, life, shape) for s, b, v, n in rows]
         # tabelltrekk is whole kroner
         trekk = sum(round_kroner(round(v * s.trekk)) for s, _, v, _ in rows)
         forskudd: dict[str, Any] = {"beloep": float(-trekk)}
@@ -139,25 +201,23 @@ def month_reports(life: Life, month: Month, choices: Choices | None = None) -> l
         report: dict[str, Any] = {
             "opplysningspliktigId": payer.orgnr,
             "virksomhetId": payer.virksomhet,
-            "kalendermaaned": f"{month[0]:04d}-{month[1]:02d}",
+            "kalendermaaned": month_text(month),
             "inntektsmottaker": {"personidentifikator": life.fnr},
             "inntekt": inntekt,
             "forskuddstrekk": [forskudd],
         }
+        if life.inntekt_opptak and month >= OPTIONAL_FROM:
+            del report["forskuddstrekk"]  # the recorded answer has none
         wages = sum(v for s, _, v, _ in rows if s.kind == "loennsinntekt")
         if life.pensjonspremie and wages:
             report["fradrag"] = [{"beskrivelse": "premieTilPensjonsordninger",
                                   "beloep": kroner(round(wages * life.pensjonspremie))}]
-        if sparse and month[1] % 2:
+        if not shape.kalendermaaned:
             del report["kalendermaaned"]  # optional since årsrevisjon 2025
         mottak = mottaksinformasjon(life, month, payer.orgnr, choices)
         if mottak is not None:
             report["mottaksinformasjon"] = mottak
         reports.append(report)
-    if sparse and reports:
-        # A report that carries no income lines at all, only when it was received (a recorded answer has one)
-        first = reports[0]
-        reports.append({"opplysningspliktigId": first["opplysningspliktigId"],
-                        "virksomhetId": first["virksomhetId"],
-                        "mottaksinformasjon": mottaksinformasjon(life, month, "tom", choices) or {}})
+    if (reports or life.inntekt_opptak) and _wants_bare_oppgave(life, month, choices):
+        reports.append(_bare_oppgave(life, month, choices))
     return reports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from .life import FIRST_MONTH, Life, Month, build_life
 from .personas import Persona, PersonaError, PersonaLimitError, household_problem, load_personas, persona_years
 from .reports import month_reports
 from .settlement import ajourhold, grunnlag, settlement_date, submission_date
+from .shapes import screening
 from .slots import NumberIndex
 
 MAX_RUNTIME_PERSONAS = 1000  # added through the control API; each is at most the body limit (16 KiB)
@@ -26,6 +28,7 @@ MARRIED_SHARE = 0.45
 # Archetypes (student, pensioner, ...) follow the age in this fixed year, not the data calendar's: moving
 # --today only decides which years and months are out; it never rewrites anyone's earlier income.
 AGE_REFERENCE_YEAR = 2026
+OPPTAK_WAGE_FROM = (2025, 2)
 
 
 class Population:
@@ -138,10 +141,11 @@ class Population:
         pn = parse_person_number(fnr)
         persona = self.personas.get(fnr)
         spec = persona.spec if persona else {}
+        perks = None if persona else (self.choices.naturalytelse_share, self.choices.utgiftsgodtgjoerelse_share)
         life = build_life(
             fnr=fnr, born=pn.born, gender=pn.gender, d_number=pn.d_number,
             key=f"{self.seed}:{fnr}", archetype=spec.get("archetype"), overrides=spec,
-            calendar_year=AGE_REFERENCE_YEAR,
+            calendar_year=AGE_REFERENCE_YEAR, perks=perks,
         )
         if persona is not None:
             life.scenario = persona.scenario
@@ -152,6 +156,9 @@ class Population:
             life.skjermet_helt = spec.get("skjermet") == "full"
             life.kildeskatt_paa_loenn = bool(spec.get("kildeskatt_paa_loenn"))
             life.inntekt_sparse = spec.get("inntekt") == "aarsrevisjon2025"
+            life.inntekt_opptak = spec.get("inntekt") == "opptak2025"
+            if life.inntekt_opptak:  # as recorded: the wage begins in February 2025
+                life.streams = [dataclasses.replace(s, start=max(s.start, OPPTAK_WAGE_FROM)) for s in life.streams]
             life.utkast_differs = spec.get("utkast_differs")
             life.uten_skatteoppgjoersdato = spec.get("skatteoppgjoersdato") is False
             life.pensjonspremie = float(spec.get("pensjonspremie") or 0)
@@ -161,6 +168,8 @@ class Population:
             life.children = list(spec.get("children") or [])
         else:
             life.spouse = self.spouse_of(fnr)
+            life.crowd_shapes = True
+            life.skjermet, life.skjermet_helt = screening(life.settlement_seed, self.choices)
             life.story = _crowd_story(life)
         return life
 
