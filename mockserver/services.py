@@ -36,6 +36,7 @@ class Service:
     xml_namespace: str = ""
     xml_items: Mapping[str, str] = field(default_factory=dict)  # a top-level list's element name, if not its own
     rettighetspakke: bool = False  # its paths name a rettighetspakke, which filters what it answers
+    token_required: bool = True  # False: the sandbox answers without a token although the real one wants one
 
     @property
     def prefix(self) -> str:
@@ -109,6 +110,7 @@ TENOR = Service(
     name="tenor", title="Tenor testdatasøk", short_title="Tenor",
     hosts={"test": "testdata.api.skatteetaten.no"},
     base_path="/api/testnorge/v2", routes="mockserver.tenor.routes", scopes=frozenset({SCOPE_TENOR}),
+    token_required=False,  # finding test people offline is the point; the journal still notes a missing token
 )
 
 SERVICES: tuple[Service, ...] = (MASKINPORTEN, SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER,
