@@ -118,15 +118,21 @@ def has_reports(life: Life, month: Month) -> bool:
                for beskrivelse, _, _ in stream_amounts(stream, month))
 
 
+def month_lines(life: Life, month: Month) -> list[tuple[IncomeStream, str, int, float | None]]:
+    """The income lines of a month's reports, before they are grouped by payer and dressed: (stream,
+    beskrivelse, beløp in øre, antall). A search over everyone reads these, not the reports."""
+    return [(stream, beskrivelse, oere, antall) for stream in life.streams
+            for beskrivelse, oere, antall in stream_amounts(stream, month)
+            if beskrivelse_valid(stream.kind, beskrivelse, *month)]
+
+
 def month_reports(life: Life, month: Month, choices: Choices | None = None) -> list[dict[str, Any]]:
     """One oppgave per opplysningspliktig that paid the person in the month."""
     choices = choices or Choices()
     sparse = life.inntekt_sparse and month >= (2025, 1)
     by_payer: dict[str, list[tuple[IncomeStream, str, int, float | None]]] = {}
-    for stream in life.streams:
-        for beskrivelse, oere, antall in stream_amounts(stream, month):
-            if beskrivelse_valid(stream.kind, beskrivelse, *month):
-                by_payer.setdefault(stream.payer.orgnr, []).append((stream, beskrivelse, oere, antall))
+    for line in month_lines(life, month):
+        by_payer.setdefault(line[0].payer.orgnr, []).append(line)
     reports = []
     for rows in by_payer.values():
         payer = rows[0][0].payer

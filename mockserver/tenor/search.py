@@ -22,9 +22,8 @@ from typing import Any
 
 from ..months import Month, add_months, iter_months, parse_month
 from ..population.life import FIRST_MONTH, Life
-from ..population.reports import month_reports
+from ..population.reports import month_lines
 from ..population.world import Population
-from ..rettighetspakker import INNTEKT_TYPER
 from . import kql
 
 STADIER = ("utkast", "fastsatt", "oppgjoer")
@@ -55,20 +54,20 @@ class Person:
         last = population.calendar.last_available_month()
         first = max(FIRST_MONTH, hint.first or FIRST_MONTH)
         for month in iter_months(first, min(last, hint.last or last)):
-            for report in month_reports(life, month, population.choices):
-                for item in report.get("inntekt", ()):
-                    kind = next((k for k in INNTEKT_TYPER if k in item), "")
-                    yield {"periode": f"{month[0]:04d}-{month[1]:02d}",
-                           "opplysningspliktig": report["opplysningspliktigId"],
-                           "virksomhet": report.get("virksomhetId", ""),
-                           "inntektstype": kind, "beskrivelse": item.get(kind, {}).get("beskrivelse", "")}
+            periode = f"{month[0]:04d}-{month[1]:02d}"
+            # the lines month_reports groups into one oppgave per opplysningspliktig, without dressing them
+            for stream, beskrivelse, _, _ in month_lines(life, month):
+                yield {"periode": periode, "opplysningspliktig": stream.payer.orgnr,
+                       "virksomhet": stream.payer.virksomhet, "inntektstype": stream.kind,
+                       "beskrivelse": beskrivelse}
 
     def summert_skattegrunnlag(self, hint: Hint) -> Iterator[dict[str, str]]:
         life, population = self.life, self.population
-        for year in range(FIRST_YEAR, population.calendar.today.year):
+        years = range(FIRST_YEAR, population.calendar.today.year)
+        for year in years if hint.year is None else [hint.year] if hint.year in years else []:
             if year in life.deleted:
                 continue
-            for stadie in STADIER:
+            for stadie in STADIER if hint.stadie is None else [s for s in STADIER if s == hint.stadie]:
                 if population.has_document(life, year, stadie):
                     yield {"inntektsaar": str(year), "stadie": stadie, "typeOppgjoer": self.type_oppgjoer}
 
@@ -91,6 +90,8 @@ class Hint:
     first: Month | None = None
     last: Month | None = None
     payer: str | None = None
+    year: int | None = None
+    stadie: str | None = None
 
 
 # --- the fields ----------------------------------------------------------------------------------------------
@@ -285,27 +286,34 @@ def _relation(rel: Relation, value: kql.Value) -> Predicate:
 
 
 def _hint(query: kql.Query) -> Hint:
-    """Limits every matching document obeys: a periode range or month, an opplysningspliktig, when the nested
-    query is (an `and` of) such clauses."""
+    """Limits every matching document obeys, when the nested query is (an `and` of) clauses that set them: a
+    periode range or month, an opplysningspliktig, an inntektsaar, a stadie. Called after the query compiled,
+    so the values have the field's form."""
     clauses = query.items if isinstance(query, kql.And) else (query,)
-    first = last = payer = None
+    first = last = None
+    payer = stadie = None
+    year = None
     for clause in clauses:
         if not isinstance(clause, kql.Field):
             continue
         name, value = clause.name.lower(), clause.value
-        if name == "periode" and isinstance(value, kql.Range):
+        term = value if isinstance(value, kql.Term) and not value.has_wildcard and not value.is_exists else None
+        if name == "inntektsaar" and term is not None:
+            year = int(term.text)
+        elif name == "stadie" and term is not None:
+            stadie = term.text.lower()
+        elif name == "opplysningspliktig" and term is not None:
+            payer = term.text
+        elif name == "periode" and term is not None:
+            first = last = parse_month(term.text)
+        elif name == "periode" and isinstance(value, kql.Range):
             first = parse_month(value.low) if value.low else None
             last = parse_month(value.high) if value.high else None
             if first is not None and not value.low_inclusive:
                 first = add_months(first, 1)
             if last is not None and not value.high_inclusive:
                 last = add_months(last, -1)
-        elif name == "periode" and isinstance(value, kql.Term) and not value.has_wildcard and not value.is_exists:
-            first = last = parse_month(value.text)
-        elif name == "opplysningspliktig" and isinstance(value, kql.Term) and not value.has_wildcard \
-                and not value.is_exists:
-            payer = value.text
-    return Hint(first, last, payer)
+    return Hint(first, last, payer, year, stadie)
 
 
 # --- running it ----------------------------------------------------------------------------------------------
