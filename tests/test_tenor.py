@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
+import httpx
 import jsonschema
 import jwt
 import pytest
@@ -382,3 +383,20 @@ def test_unknown_sources_and_paths_are_404(http):
 def test_every_documented_field_is_searchable(http):
     for name in searchable_fields():
         assert http.get(SOEK, params={"kql": f"{name}:*", "antall": 1}).status_code == 200, name
+
+
+def test_a_vendor_script_finds_people_by_tenors_real_name_and_reads_their_income(ske_sandbox):
+    """What a script does against the real test environment, unchanged: Tenor for people NAV paid last
+    quarter, then the Inntekt API at the link each hit carries."""
+    token = ske_sandbox.token(real_hosts=True)
+    query = f"tenorRelasjoner.inntekt:{{opplysningspliktig:{NAV} and periode:[2026-07 to 2026-09]}}"
+    with httpx.Client() as client:
+        found = client.get(f"https://{TENOR.hosts['test']}/api/testnorge/v2/soek/freg",
+                           params={"kql": query, "antall": 3, "vis": "id"}).json()
+        assert found["rader"] == 3 and found["treff"] >= 3
+        for doc in found["dokumentListe"]:
+            href = doc["_links"]["inntekt"]["href"]
+            assert href.startswith("https://inntekt.api.skatteetaten-test.no/v1/")
+            answer = client.get(href, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200
+            assert any(o["opplysningspliktigId"] == NAV for o in answer.json()["oppgaveInntektsmottaker"])
