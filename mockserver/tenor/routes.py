@@ -8,13 +8,14 @@ token is required (docs/tenor.md says why); a refused query is 400 with a Spring
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..disconnect import run_while_connected
 from ..environments import environment_of
 from ..maskinporten.registry import KOMMUNE_PAKKE
 from ..months import add_months
@@ -89,8 +90,9 @@ def links(request: Request, person: Person) -> dict[str, Any]:
     }
 
 
-def answer(request: Request, population: Population) -> dict[str, Any]:
-    """The envelope for this request, or BadParameter / KqlError / SearchError."""
+def answer(request: Request, population: Population, checkpoint: Callable[[], None]) -> dict[str, Any]:
+    """The envelope for this request, or BadParameter / KqlError / SearchError; `checkpoint` raises once the
+    caller has gone."""
     antall = _number(request, "antall", DEFAULT_ANTALL, 1, MAX_ANTALL)
     side = _number(request, "side", 0, 0, MAX_SIDE)
     seed = _number(request, "seed", 0, 0, MAX_SEED)
@@ -102,7 +104,7 @@ def answer(request: Request, population: Population) -> dict[str, Any]:
     if key_info:
         shown += [[name] for name in KEY_FIELDS]
     query = kql.parse(request.query_params.get("kql", ""))
-    hits = run(population, query, seed)
+    hits = run(population, query, seed, checkpoint)
     offset = side * antall
     page = hits[offset:offset + antall]
     with_relations = any(p[0] in ("*", "tenorRelasjoner") for p in shown)
@@ -123,11 +125,18 @@ async def soek(request: Request) -> Response:
     if kilde not in KILDER:
         return error(request, 404, f"Fant ikke kilden {kilde!r}; sandkassen søker i {', '.join(KILDER)}")
     population = population_of(request)
-    try:
-        body = await run_in_threadpool(answer, request, population)
-    except (BadParameter, kql.KqlError, SearchError) as exc:
-        return error(request, 400, str(exc))
-    return JSONResponse(body)
+
+    def work(checkpoint: Callable[[], None]) -> dict[str, Any] | ValueError:
+        try:
+            return answer(request, population, checkpoint)
+        except (BadParameter, kql.KqlError, SearchError) as exc:  # returned: the task group would wrap it
+            return exc
+
+    # in a worker thread, a few searches at a time, given up when the caller leaves (a scan takes a second)
+    body = await run_while_connected(request, work)
+    if isinstance(body, ValueError):
+        return error(request, 400, str(body))
+    return JSONResponse(body) if body is not None else Response(status_code=499)  # nobody reads it
 
 
 async def unknown(request: Request) -> Response:

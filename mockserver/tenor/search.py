@@ -318,10 +318,12 @@ def _hint(query: kql.Query) -> Hint:
 
 # --- running it ----------------------------------------------------------------------------------------------
 
-def run(population: Population, query: kql.Query, seed: int) -> list[Person]:
-    """Everyone the query matches: personas in file order, then the crowd; a seed other than 0 shuffles."""
+def run(population: Population, query: kql.Query, seed: int,
+        checkpoint: Callable[[], None] | None = None) -> list[Person]:
+    """Everyone the query matches: personas in file order, then the crowd; a seed other than 0 shuffles.
+    `checkpoint` is called before each person (it raises to give the search up)."""
     predicate = compile_query(query)
-    found = [person for life in population.people() if life.exists
+    found = [person for life in population.people(checkpoint=checkpoint) if life.exists
              for person in (Person(life, population),) if predicate(person)]
     if seed:
         random.Random(seed).shuffle(found)
