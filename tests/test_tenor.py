@@ -147,11 +147,15 @@ def test_the_parser_answers_any_text_with_a_tree_or_a_kql_error(text):
 # suppressed: a shared module-scoped client is the point (building the app per example would be the test's cost)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(st.text(max_size=40), st.lists(KQL_ALPHABET, max_size=12).map("".join)),
-       antall=st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 200).map(str)))
-def test_no_kql_string_or_antall_gets_a_500(small_http, text, antall):
-    params = {"kql": text, "vis": "*"}
-    if antall is not None:
-        params["antall"] = antall
+       antall=st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 200).map(str)),
+       side=st.one_of(st.none(), st.text(max_size=3), st.integers(-1, 30).map(str)),
+       vis=st.one_of(st.none(), st.text(alphabet="*.,abidtenorMRjs ", max_size=20)),
+       skjul=st.one_of(st.none(), st.text(alphabet="*.,abidtenorMRjs ", max_size=20)))
+def test_no_kql_string_or_parameter_gets_a_500(small_http, text, antall, side, vis, skjul):
+    params = {"kql": text, "vis": vis if vis is not None else "*"}
+    for name, value in (("antall", antall), ("side", side), ("skjul", skjul)):
+        if value is not None:
+            params[name] = value
     answer = small_http.get(SOEK, params=params)
     assert answer.status_code in (200, 400), answer.text
     body = answer.json()
