@@ -5,8 +5,8 @@ A query is compiled once against the fields below (an unknown field or a value o
 `SearchError` before anyone is looked at) into a predicate over a person. Relation fields
 (`tenorRelasjoner.inntekt:{…}`) match when one of the person's relation documents matches the nested query
 as a whole, as Elasticsearch's nested queries do: `{opplysningspliktig:X and periode:[A to B]}` means one
-income line from X in that period. Everything is read off the population (lives, `month_reports`, the
-settlement calendar), the same data the APIs answer with.
+income line from X in that period. Everything is read off the population (lives, the income lines
+`month_reports` groups, the settlement calendar): the same data the APIs answer with.
 """
 
 from __future__ import annotations
