@@ -404,3 +404,19 @@ def test_a_vendor_script_finds_people_by_tenors_real_name_and_reads_their_income
             answer = client.get(href, headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == 200
             assert any(o["opplysningspliktigId"] == NAV for o in answer.json()["oppgaveInntektsmottaker"])
+
+
+def test_a_remembered_hit_list_follows_the_calendar_and_new_personas():
+    """Paging reads a remembered hit list; moving the data calendar or adding a persona is seen at once."""
+    application = app(population=30)
+    sandbox, client = application.state.sandbox, TestClient(application, base_url="http://ske-sandbox.test")
+    november = "tenorRelasjoner.inntekt:{periode:2026-11}"
+    assert hits(client, november) == []
+    sandbox.set_today("2026-12-10")  # November is complete on the 10th
+    assert hits(client, november)
+    sandbox.restore_today()
+    assert hits(client, november) == []
+    before = hits(client, "fornavn:ZELDA")
+    persona, _, _ = sandbox.add_persona({"first_name": "Zelda", "last_name": "Tenor", "scenario": "zelda"})
+    assert hits(client, "fornavn:ZELDA") == [*before, persona.fnr]
+    assert hits(client, "scenario:zelda") == [persona.fnr]

@@ -103,18 +103,26 @@ def answer(request: Request, population: Population, checkpoint: Callable[[], No
         shown = [["tenorMetadata", "id"]]
     if key_info:
         shown += [[name] for name in KEY_FIELDS]
-    query = kql.parse(request.query_params.get("kql", ""))
-    hits = run(population, query, seed, checkpoint)
+    text = request.query_params.get("kql", "")
+    query = kql.parse(text)
+    # the hits of a query, remembered for paging: the next page is a slice, not another scan of everyone (a
+    # refused query raises before anything is remembered)
+    key = ("tenor", population.calendar.today, seed, text)
+    found: tuple[str, ...] | None = sandbox_of(request).caches.searches.get(key)
+    if found is None:
+        found = tuple(person.life.fnr for person in run(population, query, seed, checkpoint))
+        sandbox_of(request).caches.searches.put(key, found)
     offset = side * antall
-    page = hits[offset:offset + antall]
+    page = [Person(life, population) for fnr in found[offset:offset + antall]
+            for life in (population.lookup(fnr),) if life is not None]
     with_relations = any(p[0] in ("*", "tenorRelasjoner") for p in shown)
     rows = []
     for person in page:
         row = project(document(person, with_relations), shown, hidden)
         row["_links"] = links(request, person)
         rows.append(row)
-    body: dict[str, Any] = {"treff": len(hits), "rader": len(rows), "offset": offset}
-    if offset + len(rows) < len(hits):
+    body: dict[str, Any] = {"treff": len(found), "rader": len(rows), "offset": offset}
+    if offset + len(rows) < len(found):
         body["nesteSide"] = side + 1
     body.update({"seed": seed, "dokumentListe": rows, "fasetter": {}})
     return body
