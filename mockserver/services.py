@@ -105,7 +105,8 @@ INNTEKTHENDELSER = Service(
     scopes=frozenset({SCOPE_INNTEKT}), errors=FA,
     xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
 )
-# Tenor testdatasøk: one host, reached with tokens from Maskinporten's test environment, so it belongs to "test".
+# Tenor testdatasøk: one host, reached with tokens from Maskinporten's test environment, so it belongs to "test";
+# named by the product, since its host's first label ("testdata") says nothing.
 TENOR = Service(
     name="tenor", title="Tenor testdatasøk", short_title="Tenor",
     hosts={"test": "testdata.api.skatteetaten.no"},
