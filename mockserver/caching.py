@@ -23,6 +23,7 @@ from .skatteetaten_errors import SkeError
 
 TOKENS = 4096
 BODIES = 8192
+SEARCHES = 32  # Tenor's hit lists (up to the whole population each): a script paging through one query
 PERSON_NUMBERS = 65536
 
 
@@ -69,11 +70,12 @@ class Bounded:
 
 
 class Caches:
-    """One sandbox's caches: verified access tokens and encoded bodies."""
+    """One sandbox's caches: verified access tokens, encoded bodies and Tenor's recent hit lists."""
 
-    def __init__(self, tokens: int = TOKENS, bodies: int = BODIES) -> None:
+    def __init__(self, tokens: int = TOKENS, bodies: int = BODIES, searches: int = SEARCHES) -> None:
         self.tokens = Bounded(tokens)
         self.bodies = Bounded(bodies)
+        self.searches = Bounded(searches)
 
     def verified_claims(self, token: str, issuer: str, keys: KeySet, clock: Clock) -> dict[str, Any]:
         """`verify_access_token`, with the signature and claims checked once per token and issuer;
@@ -110,3 +112,4 @@ class Caches:
     def clear(self) -> None:
         self.tokens.clear()
         self.bodies.clear()
+        self.searches.clear()

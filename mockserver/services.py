@@ -19,6 +19,7 @@ from .summertskattegrunnlag.errors import SSG
 SCOPE_SSG = "skatteetaten:summertskattegrunnlag"
 SCOPE_SSG_LEGACY = "skatteetaten:spesifisertsummertskattegrunnlag"  # the older name real tokens still carry
 SCOPE_INNTEKT = "skatteetaten:inntekt"
+SCOPE_TENOR = "skatteetaten:testnorge/testdata.read"  # Tenor's search; the sandbox does not require it
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Service:
     name: str  # the real host's first label: the sandbox prefix, the contract's file name, the journal's name
     title: str
     short_title: str  # where space is short (the page's journal)
-    hosts: Mapping[str, str]  # environment ("test", "prod") -> the real hostname
+    hosts: Mapping[str, str]  # environment ("test", "prod") -> the real hostname; a test-only service has no prod
     base_path: str  # the version segment the contract's paths are relative to ("" for Maskinporten)
     routes: str  # the module whose `routes` are mounted under the prefix
     scopes: frozenset[str] = frozenset()  # Maskinporten scopes that open it (none for Maskinporten itself)
@@ -35,6 +36,7 @@ class Service:
     xml_namespace: str = ""
     xml_items: Mapping[str, str] = field(default_factory=dict)  # a top-level list's element name, if not its own
     rettighetspakke: bool = False  # its paths name a rettighetspakke, which filters what it answers
+    token_required: bool = True  # False: the sandbox answers without a token although the real one wants one
 
     @property
     def prefix(self) -> str:
@@ -103,14 +105,23 @@ INNTEKTHENDELSER = Service(
     scopes=frozenset({SCOPE_INNTEKT}), errors=FA,
     xml_root="hendelser", xml_namespace=HENDELSER_NAMESPACE, xml_items=HENDELSE_ITEMS,
 )
+# Tenor testdatasøk: one host, reached with tokens from Maskinporten's test environment, so it belongs to "test";
+# named by the product, since its host's first label ("testdata") says nothing.
+TENOR = Service(
+    name="tenor", title="Tenor testdatasøk", short_title="Tenor",
+    hosts={"test": "testdata.api.skatteetaten.no"},
+    base_path="/api/testnorge/v2", routes="mockserver.tenor.routes", scopes=frozenset({SCOPE_TENOR}),
+    token_required=False,  # finding test people offline is the point; the journal still notes a missing token
+)
 
 SERVICES: tuple[Service, ...] = (MASKINPORTEN, SUMMERTSKATTEGRUNNLAG, INNTEKT, SISTETILGJENGELIGESKATTEOPPGJOER,
-                                 SKATTEOPPGJOERHENDELSER, INNTEKTHENDELSER)
+                                 SKATTEOPPGJOERHENDELSER, INNTEKTHENDELSER, TENOR)
 BY_NAME: Mapping[str, Service] = {s.name: s for s in SERVICES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 DATA_APIS: tuple[Service, ...] = tuple(s for s in SERVICES if s.is_data_api)
 DATA_API_NAMES: tuple[str, ...] = tuple(s.name for s in DATA_APIS)
-CONTRACTS: tuple[str, ...] = (*DATA_API_NAMES, MASKINPORTEN.name)  # each has contracts/<name>.yaml
+# each has contracts/<name>.yaml; the data APIs first, Maskinporten last (the order `verify` runs them in)
+CONTRACTS: tuple[str, ...] = (*DATA_API_NAMES, TENOR.name, MASKINPORTEN.name)
 # code prefix -> the APIs answering it (the feeds share FA)
 ERROR_PREFIXES: Mapping[str, tuple[Service, ...]] = {
     prefix: tuple(s for s in DATA_APIS if s.errors is not None and s.errors.prefix == prefix)

@@ -29,7 +29,7 @@ def schema_validator(doc: dict, component: str) -> jsonschema.Validator:
 def test_there_is_a_contract_per_service():
     assert {p.stem for p in CONTRACTS} == {
         "maskinporten", "summertskattegrunnlag", "inntekt", "sistetilgjengeligeskatteoppgjoer",
-        "skatteoppgjoerhendelser", "inntekthendelser"}
+        "skatteoppgjoerhendelser", "inntekthendelser", "tenor"}
 
 
 @pytest.mark.parametrize("path", CONTRACTS, ids=[p.stem for p in CONTRACTS])

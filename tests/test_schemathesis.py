@@ -13,6 +13,7 @@ import uuid
 import jwt
 import pytest
 import schemathesis
+import yaml
 from hypothesis import settings
 from schemathesis import GenerationMode
 
@@ -74,6 +75,20 @@ oppgjoer_feed = authorise(load("skatteoppgjoerhendelser"))
 inntekt_feed = authorise(load("inntekthendelser"))
 maskinporten = load("maskinporten")
 
+
+def load_tokenless(name: str):
+    """A service the sandbox answers without a token (Tenor): its contract minus the security requirement."""
+    raw = yaml.safe_load((contracts_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+    raw.pop("security")
+    schema = schemathesis.openapi.from_dict(raw)
+    schema.app = APP
+    schema.config.generation.update(max_examples=60, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+    schema.config.checks.positive_data_acceptance.expected_statuses = ["2xx", "400", "404"]
+    return schema
+
+
+tenor = load_tokenless("tenor")
+
 HYPOTHESIS = settings(deadline=None, derandomize=True)
 
 
@@ -117,3 +132,10 @@ def test_inntekthendelser(case):
 @HYPOTHESIS
 def test_maskinporten(case):
     case.call_and_validate(base_url=TEST.base_url("maskinporten"))
+
+
+@pytest.mark.filterwarnings("ignore")
+@tenor.parametrize()
+@HYPOTHESIS
+def test_tenor(case):
+    case.call_and_validate(base_url=TEST.base_url("tenor"))

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kit_helpers import kit
+from support import redis_server
 
 from mockserver.state import Store, StoreError, open_store
 from mockserver.testkit.kit import SandboxKit
-
-from kit_helpers import kit
-from support import redis_server
 
 SSG_PATH = "/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2024/{fnr}"
 

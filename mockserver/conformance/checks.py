@@ -18,10 +18,10 @@ from ..maskinporten import authdetails
 from ..maskinporten.errors import GrantError
 from ..maskinporten.grant import ALLOWED_ALGS, GRANT_TYPE, MAX_LIFETIME, SKEW
 from ..representation import NotAcceptable, choose_media_type
-from ..services import BY_NAME, DATA_APIS
+from ..services import BY_NAME, SERVICES
 from .operations import Operation, Parameter, operations
 
-SCOPES = {service.name: service.scopes for service in DATA_APIS}
+SCOPES = {service.name: service.scopes for service in SERVICES if service.scopes}
 FORM = "application/x-www-form-urlencoded"
 NOT_KEPT = re.compile(r"<[0-9]+ bytes, not kept>")  # the journal's mark for a claim too large to keep
 # Statuses that say the request itself was at fault, whatever the static checks found -- unless the sandbox
@@ -121,7 +121,7 @@ def _query(op: Operation, query: str) -> list[str]:
             if p.required:
                 out.append(f"the required query parameter {name} is missing; the contract wants {p.wants()}")
             continue
-        if len(given[name]) > 1:
+        if len(given[name]) > 1 and p.schema.get("type") != "array":  # an array (Tenor's vis) may repeat
             out.append(f"query parameter {name} is given {len(given[name])} times; the contract wants it once")
         problem = _value_problem(p, given[name][0])
         if problem:

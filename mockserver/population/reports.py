@@ -180,14 +180,20 @@ def _wants_bare_oppgave(life: Life, month: Month, choices: Choices) -> bool:
     return life.crowd_shapes and bare_oppgave(life.settlement_seed, month, choices)
 
 
+def month_lines(life: Life, month: Month) -> list[tuple[IncomeStream, str, int, float | None]]:
+    """The income lines of a month's reports, before they are grouped by payer and dressed: (stream,
+    beskrivelse, beløp in øre, antall). A search over everyone reads these, not the reports."""
+    return [(stream, beskrivelse, oere, antall) for stream in life.streams
+            for beskrivelse, oere, antall in stream_amounts(stream, month)
+            if beskrivelse_valid(stream.kind, beskrivelse, *month)]
+
+
 def month_reports(life: Life, month: Month, choices: Choices | None = None) -> list[dict[str, Any]]:
     """One oppgave per opplysningspliktig that paid the person in the month, in the month's shapes."""
     choices = choices or Choices()
     by_payer: dict[str, list[tuple[IncomeStream, str, int, float | None]]] = {}
-    for stream in life.streams:
-        for beskrivelse, oere, antall in stream_amounts(stream, month):
-            if beskrivelse_valid(stream.kind, beskrivelse, *month):
-                by_payer.setdefault(stream.payer.orgnr, []).append((stream, beskrivelse, oere, antall))
+    for line in month_lines(life, month):
+        by_payer.setdefault(line[0].payer.orgnr, []).append(line)
     reports = []
     for rows in by_payer.values():
         payer = rows[0][0].payer

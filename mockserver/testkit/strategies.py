@@ -104,7 +104,7 @@ def _headers(api: str, status: int, media: str, kid: str) -> SearchStrategy[dict
 def _one_status(api: str, status: int, media: str) -> SearchStrategy[DrawnResponse]:
     schema = variants.refine(contractschema.response_schema(api, status, JSON))
     body = strategy_for(schema)
-    if status >= 400 and api != "maskinporten":
+    if status >= 400 and api in contractschema.DATA_APIS:  # Skatteetaten's {kode, melding, korrelasjonsid}
         codes = contractschema.error_codes(api, status)
         body = st.builds(lambda b, kode: {**b, "kode": kode}, body, st.sampled_from(codes))
     elif status == 400:  # Maskinporten: the OAuth `error` goes with the MP code in `error_uri`
