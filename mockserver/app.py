@@ -29,6 +29,10 @@ __all__ = ["Sandbox", "SandboxApp", "create_app"]
 
 # A data API's unknown-URL answer, by path prefix: its own 404 code, not the sandbox's.
 _UNKNOWN_URL = {service.prefix: unknown_url(ApiSpec.of(service)) for service in DATA_APIS}
+# Another service answers its own unknown URLs when its routes module has `unknown` (a path even its catch-all
+# route cannot match, such as one with an encoded newline, still gets the service's own 404).
+_UNKNOWN_URL.update({service.prefix: import_module(service.routes).unknown for service in SERVICES
+                     if service.prefix not in _UNKNOWN_URL and hasattr(import_module(service.routes), "unknown")})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

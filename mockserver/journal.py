@@ -93,9 +93,9 @@ class Journal:
         """The answer was held back on purpose (a slow scenario, `--latency`); its status is still the call's."""
         request.state.journal_delayed = {"by": by, "seconds": round(seconds, 3)}
 
-    def new_example(self, tenant: str = ANONYMOUS) -> None:
-        """The tenant's calls from here on are a new example: an earlier answer's Retry-After no longer binds
-        them."""
+    def new_example(self, tenant: str | None = None) -> None:
+        """The tenant's calls (None: everyone's) from here on are a new example: an earlier answer's
+        Retry-After no longer binds them."""
         self.store.new_example(tenant)
 
     def add(self, entry: dict[str, Any], tenant: str = ANONYMOUS) -> None:

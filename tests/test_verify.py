@@ -33,7 +33,7 @@ def test_the_sandbox_conforms_to_its_contracts(tmp_path):
     with serving(app(base_url=f"http://127.0.0.1:{port}"), port) as base:
         out = verify(base, "--token", served_token(base), "--max-examples", "8", "--junit", str(junit))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "13 of 13 operations conform" in out.stdout  # four for the event feeds, one for Tenor's search
+    assert "14 of 14 operations conform" in out.stdout  # four for the event feeds, one for Tenor's search, /tokeninfo
     suites = ET.parse(junit).getroot()
     assert suites.get("tests") == "13" and suites.get("failures") == "0"
 

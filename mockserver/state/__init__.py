@@ -64,8 +64,9 @@ class Store(ABC):
         """Empty one tenant's journal (None: every tenant's)."""
 
     @abstractmethod
-    def new_example(self, tenant: str) -> None:
-        """The tenant's calls from here on belong to a new example (journal.py's Retry-After check)."""
+    def new_example(self, tenant: str | None) -> None:
+        """The tenant's calls (None: everyone's) from here on belong to a new example (journal.py's Retry-After
+        check): an entry's `example` is the sum of the tenant's count and everyone's."""
 
     # -- seeded draws and concurrency slots ------------------------------------------------------
     @abstractmethod

@@ -35,6 +35,7 @@ class MemoryStore(Store):
         self._draws: dict[tuple[str, str], int] = {}
         self._slots: dict[str, dict[str, float]] = {}
         self._world: dict[str, Any] | None = None
+        self._example_all = 0
         self._version = 0
 
     # -- used grant ids ----------------------------------------------------------------------------
@@ -72,8 +73,8 @@ class MemoryStore(Store):
         with self._lock:
             journal = self._journal_of(tenant)
             entry["seq"] = next(self._seq)
-            if journal.example:
-                entry["example"] = journal.example
+            if journal.example or self._example_all:
+                entry["example"] = journal.example + self._example_all
             journal.entries.append((entry, size))
             journal.bytes += size
             kept = journal.entries
@@ -102,9 +103,12 @@ class MemoryStore(Store):
             else:
                 self._journals.pop(tenant, None)
 
-    def new_example(self, tenant: str) -> None:
+    def new_example(self, tenant: str | None) -> None:
         with self._lock:
-            self._journal_of(tenant).example += 1
+            if tenant is None:
+                self._example_all += 1
+            else:
+                self._journal_of(tenant).example += 1
 
     # -- draws and slots ---------------------------------------------------------------------------
     def draw(self, tenant: str, stream: str) -> int:
@@ -155,6 +159,7 @@ class MemoryStore(Store):
                 self._draws.clear()
                 self._slots.clear()
                 self._world, self._version = None, self._version + 1
+                self._example_all = 0
                 return
             self._grants = {k: v for k, v in self._grants.items() if v[1] != tenant}
             self._expiries = [(u, k) for u, k in self._expiries if k in self._grants]

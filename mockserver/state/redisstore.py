@@ -29,10 +29,13 @@ end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[3], 'PX', ARGV[4])
 return 1
 """
-# KEYS: seq counter, example counter, stream, tenants set; ARGV: entry json, size, maxlen, ttl, tenant
+# KEYS: seq counter, example counter, stream, tenants set, everyone's example counter;
+# ARGV: entry json, size, maxlen, ttl, tenant
 ADD_ENTRY = """
 local seq = redis.call('INCR', KEYS[1])
-local example = redis.call('GET', KEYS[2]) or ''
+local n = tonumber(redis.call('GET', KEYS[2]) or '0') + tonumber(redis.call('GET', KEYS[5]) or '0')
+local example = ''
+if n > 0 then example = n end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'example', example, 'size', ARGV[2],
            'entry', ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
@@ -43,11 +46,14 @@ return {seq, example}
 ADD_ENTRIES = """
 local n = (#ARGV - 3) / 3
 local seen = {}
+local everyone = tonumber(redis.call('GET', ARGV[3] .. 'example-all') or '0')
 for i = 0, n - 1 do
   local tenant, entry, size = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
   local stream = ARGV[3] .. 'journal:' .. tenant
   local seq = redis.call('INCR', KEYS[1])
-  local example = redis.call('GET', ARGV[3] .. 'example:' .. tenant) or ''
+  local n = tonumber(redis.call('GET', ARGV[3] .. 'example:' .. tenant) or '0') + everyone
+  local example = ''
+  if n > 0 then example = n end
   redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'example', example, 'size', size,
              'entry', entry)
   if not seen[tenant] then
@@ -146,7 +152,8 @@ class RedisStore(Store):
     # -- the journal -------------------------------------------------------------------------------
     def journal_add(self, tenant: str, entry: dict[str, Any], size: int) -> None:
         seq, example = self._call("journal", self._add_entry, keys=[
-            self._k("seq"), self._k("example", tenant), self._k("journal", tenant), self._k("tenants")],
+            self._k("seq"), self._k("example", tenant), self._k("journal", tenant), self._k("tenants"),
+            self._k("example-all")],
             args=[json.dumps(entry), size, JOURNAL_ENTRIES, JOURNAL_TTL, tenant])
         entry["seq"] = int(seq)
         if example:
@@ -187,8 +194,8 @@ class RedisStore(Store):
             self._call("journal", self.r.delete, self._k("journal", t))
             self._call("journal", self.r.srem, self._k("tenants"), t)
 
-    def new_example(self, tenant: str) -> None:
-        self._call("example", self.r.incr, self._k("example", tenant))
+    def new_example(self, tenant: str | None) -> None:
+        self._call("example", self.r.incr, self._k("example-all") if tenant is None else self._k("example", tenant))
 
     # -- draws and slots ---------------------------------------------------------------------------
     def draw(self, tenant: str, stream: str) -> int:

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS world (id INTEGER PRIMARY KEY CHECK (id = 1), version
 """
 SWEEP_EVERY = 512  # grants between dropping the expired ids
 PRUNE_EVERY = 64  # journal inserts between trimming a tenant to its last JOURNAL_ENTRIES
+EVERYONE = "*"  # the examples row counting everyone's new examples (no tenant is named so)
 INF = 1e300  # SQLite has no infinity literal that survives a REAL column round trip everywhere
 
 
@@ -136,9 +137,10 @@ class SqliteStore(Store):
     # -- the journal -------------------------------------------------------------------------------
     def journal_add(self, tenant: str, entry: dict[str, Any], size: int) -> None:
         with self._tx() as conn:
-            row = conn.execute("SELECT n FROM examples WHERE tenant = ?", (tenant,)).fetchone()
-            if row is not None:
-                entry["example"] = row[0]
+            (example,) = conn.execute("SELECT COALESCE(SUM(n), 0) FROM examples WHERE tenant IN (?, ?)",
+                                      (tenant, EVERYONE)).fetchone()
+            if example:
+                entry["example"] = example
             cur = conn.execute("INSERT INTO journal (tenant, entry, size) VALUES (?, ?, ?)",
                                (tenant, json.dumps(entry), size))
             entry["seq"] = cur.lastrowid
@@ -150,10 +152,11 @@ class SqliteStore(Store):
     def journal_add_many(self, batch: list[tuple[str, dict[str, Any], int]]) -> None:
         with self._tx() as conn:
             examples = dict(conn.execute("SELECT tenant, n FROM examples").fetchall())
+            everyone = examples.get(EVERYONE, 0)
             rows = []
             for tenant, entry, size in batch:
-                if tenant in examples:
-                    entry = {**entry, "example": examples[tenant]}
+                if examples.get(tenant, 0) + everyone:
+                    entry = {**entry, "example": examples.get(tenant, 0) + everyone}
                 rows.append((tenant, json.dumps(entry), size))
             conn.executemany("INSERT INTO journal (tenant, entry, size) VALUES (?, ?, ?)", rows)
             self._inserts += len(rows)
@@ -194,10 +197,10 @@ class SqliteStore(Store):
             else:
                 conn.execute("DELETE FROM journal WHERE tenant = ?", (tenant,))
 
-    def new_example(self, tenant: str) -> None:
+    def new_example(self, tenant: str | None) -> None:
         with self._tx() as conn:
             conn.execute("INSERT INTO examples (tenant, n) VALUES (?, 1) "
-                         "ON CONFLICT (tenant) DO UPDATE SET n = n + 1", (tenant,))
+                         "ON CONFLICT (tenant) DO UPDATE SET n = n + 1", (EVERYONE if tenant is None else tenant,))
 
     # -- draws and slots ---------------------------------------------------------------------------
     def draw(self, tenant: str, stream: str) -> int:
