@@ -328,14 +328,13 @@ def played(podman: str, image: str, redis_image: str,  # noqa: F811
         done = _run([podman, "network", "create", network])
         if done.returncode != 0:
             pytest.skip(f"podman cannot create a network here: {_tail(done, 3)}")
-        # the Secret as podman keeps it: a Secret document in `podman secret create` (podman 4.3's kube
-        # play reads no Secret objects)
+        # the Secret with a real token, as `data:` (podman 4.3 reads no `stringData:`); kube play makes a
+        # podman secret of it
         secret = copy.deepcopy(plan["secret"])
         secret["metadata"]["name"] = secret_name
         secret["data"] = {key: base64.b64encode(token.encode()).decode() for key in secret.pop("stringData")}
-        (work / "secret.yaml").write_text(yaml.safe_dump(secret))
-        done = _run([podman, "secret", "create", secret_name, str(work / "secret.yaml")])
-        assert done.returncode == 0, _tail(done)
+        _play(podman, [secret], work / "secret.yaml")
+        assert _run([podman, "secret", "inspect", secret_name]).returncode == 0
 
         redis_doc = plan["redis"][0]
         pods.append(f"{redis_doc['metadata']['name']}-pod-0")
