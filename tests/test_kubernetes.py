@@ -330,11 +330,11 @@ def played(podman: str, image: str, redis_image: str,  # noqa: F811
         if done.returncode != 0:
             pytest.skip(f"podman cannot create a network here: {_tail(done, 3)}")
         # the Secret with a real token, as `data:` (podman 4.3 reads no `stringData:`); kube play makes a
-        # podman secret of it
+        # podman secret of it (given the network, it makes no default network of its own)
         secret = copy.deepcopy(plan["secret"])
         secret["metadata"]["name"] = secret_name
         secret["data"] = {key: base64.b64encode(token.encode()).decode() for key in secret.pop("stringData")}
-        _play(podman, [secret], work / "secret.yaml")
+        _play(podman, [secret], work / "secret.yaml", network)
         assert _run([podman, "secret", "inspect", secret_name]).returncode == 0
 
         redis_doc = plan["redis"][0]
