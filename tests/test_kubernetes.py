@@ -207,6 +207,7 @@ def test_only_the_sandbox_pods_may_reach_redis():
     assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
 
 
+@pytest.mark.subprocess
 def test_kubectl_kustomize_renders_the_listed_objects():
     kubectl = shutil.which("kubectl")
     if kubectl is None:
