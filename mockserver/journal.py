@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from functools import lru_cache
@@ -169,19 +170,33 @@ class Recorder:
             if message["type"] == "http.response.start":
                 answer["status"], answer["headers"] = message["status"], message.get("headers", [])
                 answer["started"] = True
-            elif message["type"] == "http.response.body" and answer["status"] >= 400 and len(answer["body"]) < 4096:
-                answer["body"].extend(message.get("body", b"")[:4096])
+            elif message["type"] == "http.response.body":
+                if answer["status"] >= 400 and len(answer["body"]) < 4096:
+                    answer["body"].extend(message.get("body", b"")[:4096])
+                if observer is not None and not message.get("more_body", False):
+                    observe()  # before the last part goes out: the call's tracing span ends with it
             await send(message)
 
-        started = scope["app"].state.sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
+        sandbox = scope["app"].state.sandbox
+        started = sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
+        observer = sandbox.observer  # metrics and traces (observability/); None when off
+        began = time.perf_counter() if observer is not None else 0.0
+
+        def observe() -> None:
+            answer["recorded"] = True
+            entry = self._record(scope, hit, bytes(body), answer, started)
+            if observer is not None:
+                observer.call(scope, entry, time.perf_counter() - began)
+
         try:
             await self.app(scope, receive_and_keep, send_and_keep)
         finally:
-            self._record(scope, hit, bytes(body), answer, started)
+            if not answer.get("recorded"):
+                observe()
 
     @staticmethod
     def _record(scope: Scope, hit: tuple[str, str], body: bytes, answer: dict[str, Any],
-                started: float) -> None:
+                started: float) -> dict[str, Any]:
         # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
         # every call, so it stays a few dict look-ups.
         sandbox = scope["app"].state.sandbox
@@ -231,6 +246,7 @@ class Recorder:
         if service == "maskinporten" and scope["method"] == "POST":
             _add_grant(entry, body)
         sandbox.journal.add(entry)
+        return entry
 
 
 def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:

@@ -92,6 +92,8 @@ async def _token_answer(request: Request, issuer: str) -> Response:
         grant = sandbox.grants.validate(await _form(request), issuer)
     except GrantError as err:
         sandbox.journal.note(request, err.code)
+        if sandbox.observer is not None:
+            sandbox.observer.grant(err.code, None)
         return err.response(issuer)
     except Exception:  # a sandbox defect still answers in Maskinporten's format
         log.exception("unexpected error in the token endpoint")
@@ -99,6 +101,8 @@ async def _token_answer(request: Request, issuer: str) -> Response:
             issuer)
     answer = sandbox.tokens.issue(grant, issuer)
     sandbox.journal.note(request, "token")
+    if sandbox.observer is not None:
+        sandbox.observer.grant("token", grant)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
