@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..app import create_app
     from ..guard import is_loopback
+    from ..observability import TracingError
 
     opt.token_from_file(args)
     if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
@@ -167,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
               "the network; start with --admin-token-file PATH (or --admin-token TOKEN)", file=sys.stderr)
         return 2
     try:
+        provider = tracer_provider()
+    except TracingError as exc:
+        print(f"ske-sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         print(f"ske-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -178,13 +184,6 @@ def run(args: argparse.Namespace) -> int:
     if args.public_url is None and args.host in WILDCARDS:
         print(f"ske-sandbox: warning: bound to {args.host or '*'} without --public-url; the issuer is "
               f"{public}/maskinporten/ — set --public-url to the address clients use", file=sys.stderr)
-    from ..observability import TracingError
-
-    try:
-        provider = tracer_provider()
-    except TracingError as exc:
-        print(f"ske-sandbox: {exc}", file=sys.stderr)
-        return 2
     settings = _settings(args, public, provider)
     app = create_app(settings)
     sandbox = app.state.sandbox
