@@ -183,6 +183,15 @@ def test_metrics_are_public_and_never_name_a_consumer(metered):
         guarded.end()
 
 
+def test_metrics_on_a_real_hostname_belong_to_that_service(metered):
+    """`https://test.maskinporten.no/metrics` is a path of Maskinporten (its 404), not the sandbox's page."""
+    for base in metered.base_urls.values():
+        host = base.split("/")[2]
+        r = metered.client.get(f"https://{host}/metrics")
+        assert r.status_code in (401, 404) and "ske_sandbox_calls" not in r.text, host
+    assert metered.client.get("/metrics").status_code == 200
+
+
 def test_outcome_labels_stay_bounded():
     metrics = Metrics()
     assert metrics._outcome("trickle:250ms") == metrics._outcome("trickle:5s") == "trickle"
