@@ -174,7 +174,7 @@ class Recorder:
                 if answer["status"] >= 400 and len(answer["body"]) < 4096:
                     answer["body"].extend(message.get("body", b"")[:4096])
                 if observer is not None and not message.get("more_body", False):
-                    observe()  # before the last part goes out: the call's tracing span ends with it
+                    record()  # before the last part goes out: the call's tracing span ends with it
             await send(message)
 
         sandbox = scope["app"].state.sandbox
@@ -182,7 +182,7 @@ class Recorder:
         observer = sandbox.observer  # metrics and traces (observability/); None when off
         began = time.perf_counter() if observer is not None else 0.0
 
-        def observe() -> None:
+        def record() -> None:
             answer["recorded"] = True
             entry = self._record(scope, hit, bytes(body), answer, started)
             if observer is not None:
@@ -192,7 +192,7 @@ class Recorder:
             await self.app(scope, receive_and_keep, send_and_keep)
         finally:
             if not answer.get("recorded"):
-                observe()
+                record()
 
     @staticmethod
     def _record(scope: Scope, hit: tuple[str, str], body: bytes, answer: dict[str, Any],
