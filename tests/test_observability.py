@@ -365,18 +365,28 @@ def test_serve_with_metrics_and_console_traces(tmp_path):
         assert token.status_code == 200
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
         assert httpx.get(f"{base}{SSG_008}", headers=auth).status_code == 404
+        with pytest.raises(httpx.RemoteProtocolError):  # half the body, then the connection closes
+            httpx.get(f"{base}{SSG}", headers={**auth, "Ske-Sandbox-Scenario": "truncated"})
+        assert httpx.get(f"{base}{SSG}", headers={**auth, "Ske-Sandbox-Scenario": "trickle:200ms"}).status_code == 200
         samples = _samples(httpx.get(f"{base}/metrics").text)
-        key = ("ske_sandbox_calls_total", (("api", "summertskattegrunnlag"), ("outcome", "SSG-008"),
-                                           ("verdict", "conforms")))
-        assert samples[key] == 1 and samples[("ske_sandbox_tokens_issued_total", ())] == 1
+
+        def calls(outcome: str) -> float:
+            key = (("api", "summertskattegrunnlag"), ("outcome", outcome), ("verdict", "conforms"))
+            return samples[("ske_sandbox_calls_total", key)]
+
+        assert calls("SSG-008") == calls("truncated") == calls("trickle") == 1
+        assert samples[("ske_sandbox_tokens_issued_total", ())] == 1
+        duration = ("ske_sandbox_call_duration_seconds_bucket", (("api", "summertskattegrunnlag"), ("le", "0.1")))
+        assert samples[duration] <= 2  # the trickled answer took its 200 ms
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert "Prometheus metrics" in out and "OpenTelemetry traces" in out
     spans = [json.loads(chunk) for chunk in _json_objects(out)]
-    data = next(s for s in spans if s["attributes"].get("ske.outcome") == "SSG-008")
-    assert data["name"] == "GET " + ROUTE and data["kind"] == "SpanKind.SERVER"
-    assert data["attributes"]["ske.consumer_org"] == demo.orgnr and data["attributes"]["ske.verdict"] == "conforms"
+    for outcome in ("SSG-008", "truncated", "trickle:200ms"):
+        data = next(s for s in spans if s["attributes"].get("ske.outcome") == outcome)
+        assert data["name"] == "GET " + ROUTE and data["kind"] == "SpanKind.SERVER"
+        assert data["attributes"]["ske.consumer_org"] == demo.orgnr and data["attributes"]["ske.verdict"] == "conforms"
 
 
 def _json_objects(text: str) -> list[str]:
