@@ -231,6 +231,13 @@ def traced():
     kit.end()
 
 
+def test_the_installed_starlette_is_in_the_instrumentation_s_range():
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+    from opentelemetry.instrumentation.starlette import StarletteInstrumentor
+
+    assert get_dependency_conflicts(StarletteInstrumentor().instrumentation_dependencies()) is None
+
+
 def _server_spans(exporter: InMemorySpanExporter) -> list:
     return [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
 
