@@ -343,13 +343,24 @@ def _serve(env: dict[str, str], *args: str) -> subprocess.Popen:
 
 
 @pytest.mark.subprocess
-def test_serve_stops_when_traces_are_asked_for_without_an_exporter():
-    """No OTLP exporter package is installed here: `serve` says which to install instead of dropping spans."""
-    proc = _serve({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
-    out, err = proc.communicate(timeout=60)
-    if proc.returncode == 2:
-        assert "install opentelemetry-exporter-otlp-proto-" in err and "listening" not in out
-    else:  # an OTLP exporter is installed after all: then the server started
+def test_serve_warns_and_serves_when_traces_are_asked_for_without_an_exporter(tmp_path):
+    """No OTLP exporter package is installed here: `serve` names the one to install and serves on, untraced
+    (a cluster may set OTEL_EXPORTER_OTLP_ENDPOINT for every pod)."""
+    ready = tmp_path / "ready.json"
+    proc = _serve({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, "--ready-file", str(ready))
+    try:
+        deadline = time.monotonic() + 60
+        while not (ready.exists() and ready.stat().st_size) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = json.loads(ready.read_text())["url"]
+        assert httpx.get(f"{base}/__sandbox/health").status_code == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    if "warning" in err:
+        assert "install opentelemetry-exporter-otlp-proto-" in err and "serving without traces" in err
+        assert "OpenTelemetry traces" not in out
+    else:  # an OTLP exporter is installed after all: then traces are on
         assert "OpenTelemetry traces" in out
 
 

@@ -106,8 +106,8 @@ def _settings(args: argparse.Namespace, public: str, tracer_provider: Any = None
 
 
 def tracer_provider() -> Any:
-    """The OpenTelemetry tracer provider the OTEL_* variables ask for, else None (and nothing imported). A
-    missing exporter package stops `serve` (exit 2) rather than dropping the spans asked for."""
+    """The OpenTelemetry tracer provider the OTEL_* variables ask for, else None (and nothing imported).
+    TracingError when the packages that would send them are missing."""
     from ..observability import TracingError, tracing_wanted
 
     if not tracing_wanted(os.environ):
@@ -169,9 +169,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         provider = tracer_provider()
-    except TracingError as exc:
-        print(f"ske-sandbox: {exc}", file=sys.stderr)
-        return 2
+    except TracingError as exc:  # a cluster may set OTEL_* for every pod: serve on, say why there are no traces
+        print(f"ske-sandbox: warning: {exc}; serving without traces", file=sys.stderr, flush=True)
+        provider = None
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
