@@ -7,9 +7,10 @@ it wrote and the seconds the call took) and every answer of the token endpoint (
 code). When both are off, `Sandbox.observer` is None, the call sites skip a single `is None` test, and neither
 prometheus_client nor OpenTelemetry is imported: start-up and import time stay as they were.
 
-The contract verdict of a call is worked out when the call is observed (about 10-15 µs, see docs/observability.md)
-and kept on the journal entry, so a later journal read does not judge it again. What that verdict cannot see
-is the Retry-After pairing (a call judged by an earlier 429/503 answer), which only a journal read adds.
+The contract verdict of a call is worked out when the call is observed (about 20 µs of CPU; measured in
+docs/observability.md) and kept on the journal entry, so a later journal read does not judge it again. What
+that verdict leaves out is the Retry-After pairing (a call judged by an earlier 429/503 answer), which only
+a journal read adds.
 """
 
 from __future__ import annotations
