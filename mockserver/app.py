@@ -67,4 +67,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp
         Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
         Middleware(BodyLimit)])
     app.sandbox = app.state.sandbox = Sandbox(settings)
+    if settings.metrics or settings.tracer_provider is not None:
+        from .observability import attach  # imported only when asked for: the default start-up pays nothing
+
+        app.sandbox.observer = attach(app, settings.metrics, settings.tracer_provider)
     return app

@@ -65,6 +65,7 @@ PUBLIC_PAGES: dict[str, frozenset[str]] = {
     "/datakalender": frozenset({"GET", "HEAD"}),  # the date is in every page's footer anyway
     "/ny-person": frozenset({"GET", "HEAD"}),  # the empty form
     "/static": frozenset({"GET", "HEAD"}),
+    "/metrics": frozenset({"GET", "HEAD"}),  # with --metrics: counts by API and code, no consumer or person
 }
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"

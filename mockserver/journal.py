@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -174,19 +175,33 @@ class Recorder:
             if message["type"] == "http.response.start":
                 answer["status"], answer["headers"] = message["status"], message.get("headers", [])
                 answer["started"] = True
-            elif message["type"] == "http.response.body" and answer["status"] >= 400 and len(answer["body"]) < 4096:
-                answer["body"].extend(message.get("body", b"")[:4096])
+            elif message["type"] == "http.response.body":
+                if answer["status"] >= 400 and len(answer["body"]) < 4096:
+                    answer["body"].extend(message.get("body", b"")[:4096])
+                if observer is not None and not message.get("more_body", False):
+                    record()  # before the last part goes out: the call's tracing span ends with it
             await send(message)
 
-        started = scope["app"].state.sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
+        sandbox = scope["app"].state.sandbox
+        started = sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
+        observer = sandbox.observer  # metrics and traces (observability/); None when off
+        began = time.perf_counter() if observer is not None else 0.0
+
+        def record() -> None:
+            answer["recorded"] = True
+            entry = self._record(scope, hit, bytes(body), answer, started)
+            if observer is not None:
+                observer.call(scope, entry, time.perf_counter() - began)
+
         try:
             await self.app(scope, receive_and_keep, send_and_keep)
         finally:
-            self._record(scope, hit, bytes(body), answer, started)
+            if not answer.get("recorded"):
+                record()
 
     @staticmethod
     def _record(scope: Scope, hit: tuple[str, str], body: bytes, answer: dict[str, Any],
-                started: float) -> None:
+                started: float) -> dict[str, Any]:
         # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
         # every call, so it stays a few dict look-ups.
         sandbox = scope["app"].state.sandbox
@@ -239,6 +254,7 @@ class Recorder:
             sandbox.journal.add(entry, tenant_of(scope, entry["consumer"]))
         except StoreError as exc:  # the call was answered; only its entry is lost, and the log says so
             log.error("journal entry lost: %s", exc)
+        return entry
 
 
 def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:

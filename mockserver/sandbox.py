@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .caching import Caches
 from .canned import Responder
@@ -26,6 +26,9 @@ from .settings import Settings
 from .state import open_store
 
 log = logging.getLogger("ske_sandbox")
+
+if TYPE_CHECKING:
+    from .observability import Observer
 
 
 class Sandbox:
@@ -60,6 +63,7 @@ class Sandbox:
         # (api name, request) -> CannedAnswer | None: answers instead of the personas (see canned.py)
         self.responder: Responder | None = None
         self.requirements = _requirements(settings)  # what GET /__sandbox/report holds the journal to
+        self.observer: Observer | None = None  # metrics and traces, when turned on (observability/)
 
     def base_urls(self) -> dict[str, str]:
         return {s.name: s.sandbox_url(self.settings.base_url) for s in SERVICES}

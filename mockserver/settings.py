@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .clock import Clock
 from .netfaults import DEFAULT_DRAWN
@@ -31,6 +32,8 @@ class Settings:
     admin_token: str | None = None  # when set, the control API (/__sandbox/*) wants it
     require_file: Path | None = None  # outcomes GET /__sandbox/report holds the journal to (coverage.py)
     state: str | None = None  # where shared state lives (state/): memory: (default), sqlite:///PATH, redis://…
+    metrics: bool = False  # GET /metrics in Prometheus' format (observability/metrics.py)
+    tracer_provider: Any = None  # an OpenTelemetry TracerProvider: each call is traced through it (tracing.py)
     clock: Clock = field(default_factory=Clock)
 
     @property

@@ -167,7 +167,7 @@ def test_the_guard_runs_after_real_host_routing(box):
 
 # --- one declared list ----------------------------------------------------------------------------------
 def test_every_route_is_declared_guarded_or_public_and_not_both():
-    app = create_app(today=DEFAULT_TODAY, population=20)
+    app = create_app(today=DEFAULT_TODAY, population=20, metrics=True)  # every route, /metrics too
     for route in app.routes:
         if isinstance(route, Mount) and route.path == "/__sandbox":
             for sub in route.routes:

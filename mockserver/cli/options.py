@@ -72,6 +72,24 @@ def network_faults(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def switch(text: str) -> bool:
+    """On or off, as a flag's environment variable says it (1/0, true/false, yes/no, on/off)."""
+    value = SWITCH.get(text.strip().lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected 1 or 0 (on/off, true/false, yes/no), got {text!r}")
+    return value
+
+
+def switch_option(p: argparse.ArgumentParser, flag: str, env_name: str, help: str) -> None:
+    """`--FLAG` to turn something on, defaulting to SKE_SANDBOX_<ENV_NAME> (checked like the flag's value:
+    a bad one stops the command with argparse's message); `--FLAG=off` overrides the variable."""
+    p.add_argument(flag, nargs="?", const="1", default=env(env_name, "0"), type=switch, metavar="on|off",
+                   help=f"{help} (env SKE_SANDBOX_{env_name}=1)")
+
+
 def bounded(low: int, high: int, what: str = "") -> Callable[[str], int]:
     """A whole number in low..high, with a message naming the range."""
     def parse(text: str) -> int:

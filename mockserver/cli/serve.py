@@ -53,6 +53,8 @@ def register(sub: Any) -> None:
     p.add_argument("--log-level", default="warning", choices=LOG_LEVELS, help="server log level (default warning)")
     opt.file_option(p, "require", help="requirement file (YAML) of outcomes GET /__sandbox/report holds the "
                     "journal to, as `coverage --require-file`", env_name="REQUIRE_FILE")
+    opt.switch_option(p, "--metrics", "METRICS", "serve Prometheus metrics at GET /metrics: calls by API, outcome "
+                      "code and contract verdict, latency, tokens issued, replayed grants refused")
     opt.file_option(p, "ready", help="write the address, port and base URLs as JSON here once the server answers")
     p.add_argument("--http", choices=("h11", "httptools"), default="httptools",
                    help="HTTP parser: httptools (default, llhttp) or h11 (pure Python, about 1.5x the CPU per "
@@ -96,7 +98,7 @@ def real_hosts_tls(args: argparse.Namespace) -> dict[str, Path]:
     return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
-def _settings(args: argparse.Namespace, public: str) -> Any:
+def _settings(args: argparse.Namespace, public: str, tracer_provider: Any = None) -> Any:
     from ..settings import Settings
 
     return Settings(
@@ -106,8 +108,24 @@ def _settings(args: argparse.Namespace, public: str) -> Any:
         rotate_keys=args.rotate_keys, latency=args.latency, fault_rate=args.fault_rate,
         enforce_concurrency=args.enforce_concurrency, choices_file=args.choices_file, admin_token=args.admin_token,
         network_fault_rate=args.network_fault_rate, network_faults=args.network_faults,
-        require_file=args.require_file, state=args.state,
+        require_file=args.require_file, state=args.state, metrics=args.metrics,
+        tracer_provider=tracer_provider,
     )
+
+
+def tracer_provider() -> Any:
+    """The OpenTelemetry tracer provider the OTEL_* variables ask for, else None (and nothing imported).
+    TracingError when the packages that would send them are missing."""
+    from ..observability import TracingError, tracing_wanted
+
+    if not tracing_wanted(os.environ):
+        return None
+    try:
+        from ..observability.tracing import provider_from_env
+    except ImportError as exc:
+        raise TracingError(f"the OTEL_* variables ask for traces, but OpenTelemetry is not installed ({exc.name}); "
+                           "install ske-sandbox[otel]") from exc
+    return provider_from_env(os.environ)
 
 
 def _announce(args: argparse.Namespace, sandbox: Any, tls: dict[str, Path]) -> None:
@@ -122,6 +140,10 @@ def _announce(args: argparse.Namespace, sandbox: Any, tls: dict[str, Path]) -> N
         print(f"  real hostnames over TLS (trust {args.ca / 'ca.pem'}), e.g. {TEST.issuer}", flush=True)
     guard = "want the admin token" if args.admin_token else "answer on loopback only, no admin token"
     print(f"  {'control API, journal and token pages':34s} {guard}; cross-origin changes refused", flush=True)
+    if args.metrics:
+        print(f"  {'Prometheus metrics':34s} {sandbox.settings.base_url.rstrip('/')}/metrics", flush=True)
+    if sandbox.settings.tracer_provider is not None:
+        print(f"  {'OpenTelemetry traces':34s} on, as the OTEL_* variables say", flush=True)
 
 
 def _server_options(args: argparse.Namespace, settings: Any, tls: dict[str, Path]) -> dict[str, Any]:
@@ -140,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..app import create_app
     from ..guard import is_loopback
+    from ..observability import TracingError
 
     opt.token_from_file(args)
     if args.admin_token == "auto":  # a container's default: guarded, with a token only its logs know
@@ -157,6 +180,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"ske-sandbox: {problem}", file=sys.stderr)
         return 2
     try:
+        provider = tracer_provider()
+    except TracingError as exc:  # a cluster may set OTEL_* for every pod: serve on, say why there are no traces
+        print(f"ske-sandbox: warning: {exc}; serving without traces", file=sys.stderr, flush=True)
+        provider = None
+    try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         print(f"ske-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -168,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     if args.public_url is None and args.host in WILDCARDS:
         print(f"ske-sandbox: warning: bound to {args.host or '*'} without --public-url; the issuer is "
               f"{public}/maskinporten/ — set --public-url to the address clients use", file=sys.stderr)
-    settings = _settings(args, public)
+    settings = _settings(args, public, provider)
     from ..state import StoreError
 
     try:
@@ -196,7 +224,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, **_server_options(args, settings, tls))
     if args.workers == 1:
-        Announcing(config).run(sockets=[sock])
+        try:
+            Announcing(config).run(sockets=[sock])
+        finally:
+            if provider is not None:
+                provider.shutdown()  # sends the spans still batched
         return 0
     from ..workers import supervise, wait_until_listening
 

@@ -112,6 +112,8 @@ async def _token_answer(request: Request, issuer: str) -> Response:
         grant = sandbox.grants.validate(await _form(request), issuer, _session(request))
     except GrantError as err:
         sandbox.journal.note(request, err.code)
+        if sandbox.observer is not None:
+            sandbox.observer.grant(err.code, None)
         return err.response(issuer)
     except StoreError as exc:
         log.error("token: %s", exc)
@@ -123,6 +125,8 @@ async def _token_answer(request: Request, issuer: str) -> Response:
             issuer)
     answer = sandbox.tokens.issue(grant, issuer)
     sandbox.journal.note(request, "token", grant)
+    if sandbox.observer is not None:
+        sandbox.observer.grant("token", grant)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
