@@ -419,3 +419,55 @@ def _json_objects(text: str) -> list[str]:
                 objects.append("\n".join(current))
                 current = []
     return objects
+
+
+@pytest.mark.subprocess
+def test_serve_sends_traces_over_otlp_to_a_collector(tmp_path):
+    """The OTLP/HTTP exporter for real: `serve` with OTEL_EXPORTER_OTLP_ENDPOINT posts protobuf spans to a
+    collector on loopback (a plain HTTP receiver here), the sandbox's attributes in them."""
+    import http.server
+    import threading
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the handler's name is http.server's
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append((self.path, self.headers.get("Content-Type", ""), body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    collector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    ready = tmp_path / "ready.json"
+    proc = _serve({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
+                   "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_BSP_SCHEDULE_DELAY": "50"},
+                  "--ready-file", str(ready))
+    try:
+        deadline = time.monotonic() + 60
+        while not (ready.exists() and ready.stat().st_size) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = json.loads(ready.read_text())["url"]
+        from mockserver.maskinporten.registry import demo_client
+
+        grant = demo_client(1).grant(f"{base}/maskinporten/", time.time())
+        token = httpx.post(f"{base}/maskinporten/token", data={"grant_type": GRANT_TYPE, "assertion": grant})
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert httpx.get(f"{base}{SSG_008}", headers=auth).status_code == 404
+        deadline = time.monotonic() + 20
+        while not any(b"SSG-008" in body for _, _, body in received) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+        collector.shutdown()
+    spans = [(path, ctype, body) for path, ctype, body in received if b"SSG-008" in body]
+    assert spans, f"no span with the outcome reached the collector ({len(received)} posts)"
+    path, ctype, body = spans[0]
+    assert path == "/v1/traces" and ctype == "application/x-protobuf"
+    assert b"ske.outcome" in body and b"ske.consumer_org" in body and b"ske.verdict" in body
