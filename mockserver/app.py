@@ -11,15 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
-from .bodylimit import BodyLimit
 from .control import routes as control
 from .dataapi import ApiSpec, unknown_url
-from .environments import RealHosts
-from .guard import Guard
-from .journal import Recorder
+from .front import FrontDoor
 from .page import routes as page
 from .sandbox import Sandbox
-from .securityheaders import SecurityHeaders
 from .services import DATA_APIS, SERVICES, of_path
 from .settings import Settings
 from .state import StoreError
@@ -63,9 +59,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp
         Mount("/__sandbox", routes=control.routes),
         *page.routes,
     ], exception_handlers={404: not_found, StoreError: store_unavailable}, middleware=[
-        # the guard after RealHosts, so it judges the path a real host name is routed to
-        Middleware(SecurityHeaders), Middleware(RealHosts), Middleware(Guard), Middleware(Recorder),
-        Middleware(BodyLimit)])
+        Middleware(FrontDoor)])
     app.sandbox = app.state.sandbox = Sandbox(settings)
     if settings.metrics or settings.tracer_provider is not None:
         from .observability import attach  # imported only when asked for: the default start-up pays nothing

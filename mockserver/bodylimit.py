@@ -1,4 +1,4 @@
-"""Bounded request heads and bodies, for every endpoint (ASGI middleware).
+"""Bounded request heads and bodies, for every endpoint (applied by the front door, front.py).
 
 A request head over `MAX_HEAD` gets 431; a body over `MAX_BODY` is refused while it is read (Content-Length
 first, then counted chunk by chunk, never buffered past the limit); a body that takes longer than
@@ -12,7 +12,7 @@ import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from .environments import environment_of
 from .hardening import MAX_HEAD
@@ -59,74 +59,64 @@ def refusal(scope: Scope, status: int, reason: str) -> Response:
                         status_code=status, headers=_CLOSE)
 
 
-class BodyLimit:
-    """ASGI middleware: bounded request heads and bodies, read within a time limit, for every endpoint.
+def head_too_large(scope: Scope, max_head: int = MAX_HEAD) -> Response | None:
+    """The 431 for a request head over `max_head` bytes (a head the server let through), else None."""
+    if _head_size(scope) <= max_head:
+        return None
+    return JSONResponse({"error": "request_header_fields_too_large", "limit": max_head}, status_code=431,
+                        headers=_CLOSE)
 
-    A body is read here, up to the limit, and handed on whole: the app never sees a refused request, and
-    memory per request stays below `max_body` plus one chunk.
+
+async def read_body(scope: Scope, receive: Receive, max_body: int = MAX_BODY,
+                    body_timeout: float = BODY_TIMEOUT) -> bytes | Response | None:
+    """A request's whole body, read up to the limit and within the time limit; None when the request declares
+    none (no Content-Length, no Transfer-Encoding), or the answer that refuses it.
+
+    The body is read here and handed on whole (`replay`): the app never sees a refused request, and memory per
+    request stays below `max_body` plus one chunk.
     """
-
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
-                 body_timeout: float = BODY_TIMEOUT) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.max_head = max_head
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if _head_size(scope) > self.max_head:
-            answer: Response = JSONResponse({"error": "request_header_fields_too_large", "limit": self.max_head},
-                                  status_code=431, headers=_CLOSE)
-            await answer(scope, receive, send)
-            return
-        length = _header(scope, b"content-length")
-        if length is None and _header(scope, b"transfer-encoding") is None:
-            await self.app(scope, receive, send)  # no body (the server sends an empty one)
-            return
-        try:
-            if length is not None and int(length) > self.max_body:
-                raise _Refused(413, f"Request body too large: {int(length)} bytes, at most {self.max_body}")
-            body = await self._read(receive)
-        except ValueError:
-            answer = refusal(scope, 400, "Content-Length is not a number")
-        except _Refused as refused:
-            answer = refusal(scope, refused.status, refused.reason)
-        else:
-            await self.app(scope, _replay(body, receive), send)
-            return
-        await answer(scope, receive, send)
-
-    async def _read(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _Refused(400, "The client went away while sending the body")
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise _Refused(413, f"Request body too large: more than {self.max_body} bytes")
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            raise _Refused(408, f"Request body not received within {self.body_timeout:.0f} s") from None
+    length = _header(scope, b"content-length")
+    if length is None and _header(scope, b"transfer-encoding") is None:
+        return None  # no body (the server sends an empty one)
+    try:
+        if length is not None and int(length) > max_body:
+            raise _Refused(413, f"Request body too large: {int(length)} bytes, at most {max_body}")
+        return await _read(receive, max_body, body_timeout)
+    except ValueError:
+        return refusal(scope, 400, "Content-Length is not a number")
+    except _Refused as refused:
+        return refusal(scope, refused.status, refused.reason)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+async def _read(receive: Receive, max_body: int, body_timeout: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(body_timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Refused(400, "The client went away while sending the body")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_body:
+                    raise _Refused(413, f"Request body too large: more than {max_body} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise _Refused(408, f"Request body not received within {body_timeout:.0f} s") from None
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives `body` whole, once, then waits on the server's own receive."""
     sent = False
 
-    async def replay() -> Message:
+    async def once() -> Message:
         nonlocal sent
         if sent:
             return await receive()  # later calls wait for the disconnect, as the server's own receive does
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return replay
+    return once

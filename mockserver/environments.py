@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from .services import BY_NAME, SERVICES
 
@@ -52,25 +52,17 @@ def _host_of(scope: Scope) -> str:
     return ""
 
 
-class RealHosts:
-    """ASGI middleware: a request for a real hostname is served by that service under its prefix, and
-    remembers its environment in `request.state.environment`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            hit = REAL_HOSTS.get(_host_of(scope))
-            state = scope.setdefault("state", {})
-            if hit is not None:
-                env, service = hit
-                prefix = BY_NAME[service].prefix
-                scope = {**scope, "path": prefix + scope["path"],
-                         "raw_path": prefix.encode() + scope.get("raw_path", scope["path"].encode())}
-                state["environment"] = env
-                state["service_path"] = scope["path"][len(prefix):]
-        await self.app(scope, receive, send)
+def route_real_host(scope: Scope) -> Scope:
+    """A request for a real hostname as the sandbox serves it: the scope with the service's prefix before its
+    path, and its environment in `scope["state"]["environment"]` (read back by `environment_of`)."""
+    hit = REAL_HOSTS.get(_host_of(scope))
+    if hit is None:
+        return scope
+    env, service = hit
+    scope.setdefault("state", {})["environment"] = env  # the state dict is shared with the copy below
+    prefix = BY_NAME[service].prefix
+    return {**scope, "path": prefix + scope["path"],
+            "raw_path": prefix.encode() + scope.get("raw_path", scope["path"].encode())}
 
 
 def environment_of(request: Any) -> Environment:

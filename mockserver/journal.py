@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from . import fastjwt
-from .bodylimit import MAX_BODY
 from .conformance.checks import check, retry_problems
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
@@ -30,7 +28,7 @@ from .services import BY_NAME, split_path
 from .state import JOURNAL_BYTES, JOURNAL_ENTRIES, Store, StoreError
 from .state.background import Background
 from .state.memory import MemoryStore
-from .tenants import ANONYMOUS, tenant_of
+from .tenants import ANONYMOUS, SESSION_KEY, tenant, valid_session
 
 log = logging.getLogger("ske_sandbox.journal")
 MAX_TEXT = 2048  # path and query are client-controlled: keep a bounded prefix
@@ -54,20 +52,23 @@ def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     return small_header(header), small_claims(claims)
 
 
-# A client sends one bearer token many times: decode it once (entries share the decoded, unchanged dicts).
-_decoded_bearer = lru_cache(maxsize=256)(_decoded)
-
-
-def _authorization(value: str | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
+def _authorization_uncached(value: str) -> tuple[dict[str, Any], int]:
     scheme, _, token = value.strip().partition(" ")
-    token = token.strip()
-    if not token:
-        decoded = None
-    else:  # the cache is keyed by the token: huge ones would fill it with their own bytes
-        decoded = _decoded_bearer(token) if len(token) <= fastjwt.MAX_CACHED else _decoded(token)
-    return {"scheme": scheme, "claims": decoded[1] if decoded else None}
+    decoded = _decoded(token.strip()) if token.strip() else None
+    kept = {"scheme": scheme, "claims": decoded[1] if decoded else None}
+    return kept, size_of(kept)
+
+
+# A client sends one bearer token many times: decode it once (entries share the kept, unchanged dicts).
+_decoded_bearer = lru_cache(maxsize=256)(_authorization_uncached)
+
+
+def _authorization(value: str | None) -> tuple[dict[str, Any] | None, int]:
+    """The Authorization header as kept (scheme and a few claims), with its size as JSON."""
+    if value is None:
+        return None, 4
+    # the cache is keyed by the header: huge ones would fill it with their own bytes
+    return _decoded_bearer(value) if len(value) <= fastjwt.MAX_CACHED else _authorization_uncached(value)
 
 
 class Journal:
@@ -99,12 +100,15 @@ class Journal:
         Retry-After no longer binds them."""
         self.store.new_example(tenant)
 
-    def add(self, entry: dict[str, Any], tenant: str = ANONYMOUS) -> None:
+    def add(self, entry: dict[str, Any], tenant: str = ANONYMOUS, size: int | None = None) -> None:
+        """Keep `entry` in the tenant's journal; `size` is its size as JSON when the caller knows it."""
         entry["tenant"] = tenant
+        if size is None:
+            size = size_of(entry)
         if self.background is not None:
-            self.background.add(tenant, entry, size_of(entry))
+            self.background.add(tenant, entry, size)
         else:
-            self.store.journal_add(tenant, entry, size_of(entry))
+            self.store.journal_add(tenant, entry, size)
 
     def settle(self) -> None:
         """Every process's entries are in the store (a no-op in one process)."""
@@ -142,119 +146,117 @@ class Journal:
 NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a client
 
 
-def _service_of(path: str) -> tuple[str, str] | None:
+def journaled(path: str) -> tuple[str, str] | None:
+    """(service, path under its prefix) of a call the journal keeps; None for any other path."""
     if path.startswith(NOT_JOURNALED):
         return None
     hit = split_path(path)
     return (hit[0].name, hit[1]) if hit is not None else None
 
 
-class Recorder:
-    """ASGI middleware that journals every call to a service path."""
+class Answer:
+    """What the front door saw of an answer: status, headers, the start of an error body."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    __slots__ = ("status", "headers", "body", "started", "recorded")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        hit = _service_of(scope["path"]) if scope["type"] == "http" else None
-        if hit is None:
-            await self.app(scope, receive, send)
-            return
-        scope.setdefault("state", {})  # before any middleware copies the scope, so handlers' notes reach us
-        body = bytearray()
-        answer: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
-        token_call = scope["method"] == "POST"
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: Any = ()
+        self.body = bytearray()
+        self.started = self.recorded = False
 
-        async def receive_and_keep() -> Any:
-            message = await receive()
-            if token_call and message.get("type") == "http.request" and len(body) < MAX_BODY:
-                body.extend(message.get("body", b"")[: MAX_BODY - len(body)])
-            return message
 
-        async def send_and_keep(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"], answer["headers"] = message["status"], message.get("headers", [])
-                answer["started"] = True
-            elif message["type"] == "http.response.body":
-                if answer["status"] >= 400 and len(answer["body"]) < 4096:
-                    answer["body"].extend(message.get("body", b"")[:4096])
-                if observer is not None and not message.get("more_body", False):
-                    record()  # before the last part goes out: the call's tracing span ends with it
-            await send(message)
+_WANTED = (b"accept", b"content-type", b"authorization", SESSION_KEY)
+# An ordinary entry's size as JSON, less its texts (counted per entry) and its authorization (sized once per
+# token): the keys, the punctuation, the numbers and the JSON nulls.
+_FIXED = size_of({"at": 1e9 + 0.123, "t": 1e9 + 0.123456, "method": "GET", "environment": "", "issuer": "",
+                  "service": "", "url": "", "path": "", "query": "", "status": 200, "outcome": "", "consumer": "",
+                  "client_id": "", "headers": {"accept": "", "content-type": "", "authorization": None},
+                  "retry_after": "", "server_time": 1e9 + 0.123456, "tenant": ""}) - 4
 
-        sandbox = scope["app"].state.sandbox
-        started = sandbox.clock.now()  # the sandbox's clock: tests move it, never sleep
-        observer = sandbox.observer  # metrics and traces (observability/); None when off
-        began = time.perf_counter() if observer is not None else 0.0
 
-        def record() -> None:
-            answer["recorded"] = True
-            entry = self._record(scope, hit, bytes(body), answer, started)
-            if observer is not None:
-                observer.call(scope, entry, time.perf_counter() - began)
+@lru_cache(maxsize=64)
+def _base(base_url: str, service: str) -> str:
+    return base_url.rstrip("/") + BY_NAME[service].prefix
 
-        try:
-            await self.app(scope, receive_and_keep, send_and_keep)
-        finally:
-            if not answer.get("recorded"):
-                record()
 
-    @staticmethod
-    def _record(scope: Scope, hit: tuple[str, str], body: bytes, answer: dict[str, Any],
-                started: float) -> dict[str, Any]:
-        # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
-        # every call, so it stays a few dict look-ups.
-        sandbox = scope["app"].state.sandbox
-        state = scope.get("state") or {}
-        env = state.get("environment") or sandbox.own
-        service, path = hit
-        headers = _first(scope.get("headers") or (), (b"accept", b"content-type", b"authorization"))
-        outcome, caller = state.get("journal_outcome", (None, None))
-        retry_after = _first(answer["headers"], (b"retry-after",), lower=True)[b"retry-after"]
-        host = env.hosts.get(service)
-        base = f"https://{host}" if host else sandbox.settings.base_url.rstrip("/") + BY_NAME[service].prefix
-        query = redact_query(scope.get("query_string", b"").decode("latin-1")[:MAX_TEXT])
-        now = sandbox.clock.now()
-        entry: dict[str, Any] = {
-            "at": round(now, 3),
-            "t": started,
-            "method": scope["method"],
-            "environment": env.name,
-            "issuer": env.issuer,
-            "service": service,
-            "url": base + path[:MAX_TEXT] + (f"?{query}" if query else ""),
-            "path": path[:MAX_TEXT],
-            "query": query,
-            "status": answer["status"],
-            "outcome": outcome,
-            "consumer": getattr(caller, "consumer", None),
-            "client_id": getattr(caller, "client_id", None),
-            "headers": {
-                "accept": headers[b"accept"],
-                "content-type": headers[b"content-type"],
-                "authorization": _authorization(headers[b"authorization"]),
-            },
-            "retry_after": retry_after,
-            "server_time": now,
-        }
-        if answer["status"] >= 400:
-            kode, entry["melding"] = _error_of(bytes(answer["body"]))
-            entry["outcome"] = outcome or kode
-        elif outcome is None:  # discovery, JWKS: no code of their own
-            entry["outcome"] = str(answer["status"])
-        forced_by = state.get("journal_forced")
-        if forced_by:  # a network fault may leave no status at all: no head went out
-            entry["forced"], entry["forced_by"] = True, forced_by
-            entry["status"] = answer["status"] if answer.get("started") else None
-        if state.get("journal_delayed"):
-            entry["delayed"] = state["journal_delayed"]
-        if service == "maskinporten" and scope["method"] == "POST":
-            _add_grant(entry, body)
-        try:
-            sandbox.journal.add(entry, tenant_of(scope, entry["consumer"]))
-        except StoreError as exc:  # the call was answered; only its entry is lost, and the log says so
-            log.error("journal entry lost: %s", exc)
-        return entry
+def record(scope: Scope, hit: tuple[str, str], body: bytes, answer: Answer, started: float) -> dict[str, Any]:
+    """Write the journal entry of one answered call (the front door calls this once per journaled call)."""
+    # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
+    # every call, so it stays a few dict look-ups.
+    answer.recorded = True
+    sandbox = scope["app"].sandbox
+    state = scope.get("state") or {}
+    env = state.get("environment") or sandbox.own
+    service, path = hit
+    headers = _first(scope.get("headers") or (), _WANTED)
+    outcome, caller = state.get("journal_outcome", (None, None))
+    status = answer.status
+    retry_after = _first(answer.headers, (b"retry-after",), lower=True)[b"retry-after"]
+    host = env.hosts.get(service)
+    base = f"https://{host}" if host else _base(sandbox.settings.base_url, service)
+    query = scope.get("query_string", b"")
+    query = redact_query(query.decode("latin-1")[:MAX_TEXT]) if query else ""
+    path = path[:MAX_TEXT]
+    url = base + path + (f"?{query}" if query else "")
+    authorization, size = _authorization(headers[b"authorization"])
+    consumer = getattr(caller, "consumer", None)
+    client_id = getattr(caller, "client_id", None)
+    now = sandbox.clock.now()
+    entry: dict[str, Any] = {
+        "at": round(now, 3),
+        "t": started,
+        "method": scope["method"],
+        "environment": env.name,
+        "issuer": env.issuer,
+        "service": service,
+        "url": url,
+        "path": path,
+        "query": query,
+        "status": status,
+        "outcome": outcome,
+        "consumer": consumer,
+        "client_id": client_id,
+        "headers": {
+            "accept": headers[b"accept"],
+            "content-type": headers[b"content-type"],
+            "authorization": authorization,
+        },
+        "retry_after": retry_after,
+        "server_time": now,
+    }
+    extra = False  # fields beyond the ordinary ones: their size is counted by encoding them
+    if status >= 400:
+        kode, entry["melding"] = _error_of(bytes(answer.body))
+        entry["outcome"] = outcome or kode
+        extra = True
+    elif outcome is None:  # discovery, JWKS: no code of their own
+        entry["outcome"] = str(status)
+    forced_by = state.get("journal_forced")
+    if forced_by:  # a network fault may leave no status at all: no head went out
+        entry["forced"], entry["forced_by"] = True, forced_by
+        entry["status"] = status if answer.started else None
+        extra = True
+    if state.get("journal_delayed"):
+        entry["delayed"] = state["journal_delayed"]
+        extra = True
+    if service == "maskinporten" and scope["method"] == "POST":
+        _add_grant(entry, body)
+        extra = True
+    session = headers[SESSION_KEY]
+    key = tenant(valid_session(session), entry["consumer"])
+    entry["tenant"] = key
+    if extra:
+        size = size_of(entry)
+    else:  # the ordinary entry: the fixed part measured once, the client's and the sandbox's texts counted
+        size += _FIXED + len(url) + len(path) + len(query) + len(env.issuer) + len(key) + sum(
+            len(v) for v in (entry["outcome"], consumer, client_id, headers[b"accept"], headers[b"content-type"],
+                             retry_after, env.name, service) if v is not None)
+    try:
+        sandbox.journal.add(entry, key, size)
+    except StoreError as exc:  # the call was answered; only its entry is lost, and the log says so
+        log.error("journal entry lost: %s", exc)
+    return entry
 
 
 def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:

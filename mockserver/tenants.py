@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 SESSION_HEADER = "Ske-Sandbox-Session"
-_SESSION_KEY = SESSION_HEADER.lower().encode("latin-1")
+SESSION_KEY = SESSION_HEADER.lower().encode("latin-1")  # as ASGI names it
 SESSION_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,64}", re.ASCII)
 ANONYMOUS = "-"
 SESSION_RULE = "1 to 64 characters of A-Z, a-z, 0-9 and . _ ~ -"
@@ -26,12 +26,20 @@ class TenantError(ValueError):
 def session_of(scope: Any) -> str | None:
     """The value of the session header of an ASGI scope, checked; None without one."""
     for name, value in scope.get("headers") or ():
-        if name == _SESSION_KEY:
+        if name == SESSION_KEY:
             text = value.decode("latin-1").strip()
             if not SESSION_PATTERN.fullmatch(text):
                 raise TenantError(f"{SESSION_HEADER} must be {SESSION_RULE}")
             return text
     return None
+
+
+def valid_session(value: str | None) -> str | None:
+    """A session header's value (as text) when the sandbox can take it, else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value if SESSION_PATTERN.fullmatch(value) else None
 
 
 def tenant(session: str | None, consumer: str | None) -> str:
@@ -41,15 +49,6 @@ def tenant(session: str | None, consumer: str | None) -> str:
     if consumer:
         return f"org:{consumer}"
     return ANONYMOUS
-
-
-def tenant_of(scope: Any, consumer: str | None = None) -> str:
-    """The tenant of a call (an invalid session header counts as none: the handler answers it)."""
-    try:
-        session = session_of(scope)
-    except TenantError:
-        session = None
-    return tenant(session, consumer)
 
 
 TENANT_PATTERN = re.compile(rf"session:{SESSION_PATTERN.pattern}|org:[0-9]{{9}}|{re.escape(ANONYMOUS)}", re.ASCII)

@@ -11,7 +11,8 @@ import jwt
 import pytest
 
 from mockserver import cli
-from mockserver.bodylimit import MAX_BODY, BodyLimit
+from mockserver.bodylimit import MAX_BODY
+from mockserver.front import FrontDoor
 from mockserver.dataapi import Faults
 from mockserver.hardening import uvicorn_options
 from mockserver.settings import Settings
@@ -117,7 +118,7 @@ def test_an_endless_stream_is_read_only_up_to_the_limit():
     def app(scope, receive, send):
         raise AssertionError("the app must not see a refused request")
 
-    sent, reads = _run_asgi(BodyLimit(app), _scope([(b"transfer-encoding", b"chunked")]), endless())
+    sent, reads = _run_asgi(FrontDoor(app), _scope([(b"transfer-encoding", b"chunked")]), endless())
     assert sent[0]["status"] == 413
     assert reads == MAX_BODY // 4096 + 1
 
@@ -127,7 +128,7 @@ def test_a_body_too_slow_to_arrive_gets_408():
         yield {"type": "http.request", "body": b"a", "more_body": True}
         await asyncio.Event().wait()  # the rest never arrives
 
-    sent, _ = _run_asgi(BodyLimit(None, body_timeout=0.2), _scope([(b"content-length", b"10")]), slow())
+    sent, _ = _run_asgi(FrontDoor(None, body_timeout=0.2), _scope([(b"content-length", b"10")]), slow())
     assert sent[0]["status"] == 408
 
 

@@ -2,7 +2,7 @@
 OpenTelemetry traces through the Starlette instrumentation (when `OTEL_EXPORTER_OTLP_ENDPOINT` is set,
 tracing.py).
 
-The sandbox tells an `Observer` two things: every journaled call (from the journal's Recorder, with the entry
+The sandbox tells an `Observer` two things: every journaled call (from the front door, with the entry
 it wrote and the seconds the call took) and every answer of the token endpoint (a token, or the grant error's
 code). When both are off, `Sandbox.observer` is None, the call sites skip a single `is None` test, and neither
 prometheus_client nor OpenTelemetry is imported: start-up and import time stay as they were.
