@@ -15,7 +15,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .wire import wired
+from .wire import WIRE, SocketWire, wired
 
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
 HEAD_TIMEOUT = 10.0  # seconds from connection (or the previous answer) to a complete request head
@@ -114,12 +114,15 @@ class GuardedH11(H11Protocol):
 
 
 class WiredHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol (`serve --http httptools`) with the limits GuardedH11 keeps, and the wire.
+    """uvicorn's httptools protocol (the default) with the limits GuardedH11 keeps, and the wire.
 
     llhttp has no limit on a request head, so the bytes that arrive while a head is incomplete are counted
     here: past `max_head` the answer is 431 and the connection closes, so a 64 MB header costs at most one
     read beyond the limit. The count takes whole reads: a read that ends one request's body and begins a
     pipelined one's head counts toward the head (clients rarely pipeline; they never do past 64 KiB).
+
+    The head timeout is one timer per connection that re-arms itself, not a timer per request: a busy
+    keep-alive connection pays only for noting the time its wait for a head began.
     """
 
     max_head = MAX_HEAD
@@ -128,21 +131,22 @@ class WiredHttpTools(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.app = wired(self.app, self)
+        self._extensions = {WIRE: SocketWire(self)}
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._last = self.loop.time()
+        self._last = self._waiting_since = self.loop.time()
         self._in_head = False  # a message has begun and its headers are not complete
         self._head_bytes = 0
         self._in_message = False
         super().connection_made(transport)
-        self._arm_head_timer()
+        self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(self.head_timeout, self._check_head)
         if len(self.connections) > self.max_connections:
             self._shed_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -157,10 +161,10 @@ class WiredHttpTools(HttpToolsProtocol):
         self._in_message = self._in_head = True
         self._head_bytes = 0
         super().on_message_begin()
+        self.scope["extensions"] = self._extensions  # the wire (wire.py), offered to every request
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        self._cancel_head_timer()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -168,10 +172,8 @@ class WiredHttpTools(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self._last = self.loop.time()
+        self._last = self._waiting_since = self.loop.time()
         super().on_response_complete()
-        if not self.transport.is_closing() and not self._in_message:
-            self._arm_head_timer()
 
     def _send_431(self) -> None:
         body = f"Request head over {self.max_head} bytes".encode()
@@ -190,19 +192,20 @@ class WiredHttpTools(HttpToolsProtocol):
         for other in idle[:excess]:
             other.transport.close()
 
-    def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
+    def _check_head(self) -> None:
+        """Close the connection if a head has been awaited for `head_timeout` (since the connection opened
+        or the last answer went out), else look again when it would be."""
         self._head_timer = None
-        if (not self._in_message or self._in_head) and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        waiting = (not self._in_message or self._in_head) and (self.cycle is None or self.cycle.response_complete)
+        due = self._waiting_since + self.head_timeout
+        now = self.loop.time()
+        if waiting and now >= due:
             self.transport.close()
+            return
+        self._head_timer = self.loop.call_later(max(due - now, 0.0) if waiting else self.head_timeout,
+                                                self._check_head)
 
 
 PARSERS = {"h11": GuardedH11, "httptools": WiredHttpTools}

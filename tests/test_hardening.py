@@ -12,8 +12,8 @@ import pytest
 
 from mockserver import cli
 from mockserver.bodylimit import MAX_BODY
-from mockserver.front import FrontDoor
 from mockserver.dataapi import Faults
+from mockserver.front import FrontDoor
 from mockserver.hardening import uvicorn_options
 from mockserver.settings import Settings
 from mockserver.testkit.kit import SandboxKit

@@ -50,6 +50,7 @@ class Population:
         self._loaded = dict(self.personas)
         # keyed by (fnr, the year before today): a persona's `last` follows the data calendar
         self._life = lru_cache(maxsize=4096)(self._build)
+        self._dated: Population | None = None
 
     # -- the data calendar ----------------------------------------------------------------------
     @property
@@ -65,8 +66,15 @@ class Population:
 
     def dated(self) -> Population:
         """This population with its calendar fixed as it is now (lives and personas shared): what one
-        request reads from start to end, even if the calendar is moved meanwhile."""
-        return copy.copy(self)
+        request reads from start to end, even if the calendar is moved meanwhile. One copy per calendar:
+        a copy differs from its original in nothing else."""
+        calendar = self._calendar
+        dated = self._dated
+        if dated is None or dated._calendar is not calendar:
+            dated = copy.copy(self)
+            dated._dated = None
+            self._dated = dated
+        return dated
 
     def add_persona(self, persona: Persona) -> None:
         """Add or override a persona at runtime; cached lives are dropped, as a spouse's may point here.
