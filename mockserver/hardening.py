@@ -161,7 +161,7 @@ class WiredHttpTools(HttpToolsProtocol):
         self._in_message = self._in_head = True
         self._head_bytes = 0
         super().on_message_begin()
-        self.scope["extensions"] = self._extensions  # the wire (wire.py), offered to every request
+        self.scope["extensions"] = self._extensions  # type: ignore[typeddict-item]  # the wire (wire.py)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
