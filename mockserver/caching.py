@@ -70,10 +70,12 @@ class Bounded:
 
 
 class Caches:
-    """One sandbox's caches: verified access tokens, encoded bodies and Tenor's recent hit lists."""
+    """One sandbox's caches: verified access tokens, the callers they make per API, encoded bodies and
+    Tenor's recent hit lists."""
 
     def __init__(self, tokens: int = TOKENS, bodies: int = BODIES, searches: int = SEARCHES) -> None:
         self.tokens = Bounded(tokens)
+        self.callers = Bounded(tokens)  # (token, issuer, API) -> the gateway's Caller; refusals are not kept
         self.bodies = Bounded(bodies)
         self.searches = Bounded(searches)
 
@@ -111,5 +113,6 @@ class Caches:
 
     def clear(self) -> None:
         self.tokens.clear()
+        self.callers.clear()
         self.bodies.clear()
         self.searches.clear()

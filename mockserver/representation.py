@@ -10,6 +10,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import Response
@@ -26,6 +27,7 @@ class NotAcceptable(Exception):
     """The client's Accept header names neither JSON nor XML."""
 
 
+@lru_cache(maxsize=256)  # clients send the same few Accept headers on every call
 def choose_media_type(accept: str | None) -> str:
     """Pick JSON or XML from an Accept header (JSON when absent or `*/*`), honouring q-values."""
     if not accept or not accept.strip():

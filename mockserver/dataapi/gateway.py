@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..canned import CannedAnswer
 from ..environments import environment_of
 from ..maskinporten.authdetails import SYSTEMUSER, of_type
-from ..maskinporten.tokens import InvalidToken, orgnr_of
+from ..maskinporten.tokens import InvalidToken, check_lifetime, orgnr_of
 from ..netfaults import VALUES as NETWORK_FAULTS
 from ..netfaults import FaultResponse, NetworkFault, parse
 from ..representation import JSON, NotAcceptable, choose_media_type, render
@@ -69,16 +70,32 @@ class Caller:
 
 
 def authenticate(request: Request, api: ApiSpec) -> Caller:
+    """The caller a bearer token makes for `api`, or the API's refusal. A token's caller is worked out once
+    per API; its lifetime is checked on every call, on the sandbox's clock."""
     sandbox = sandbox_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise api.errors("unauthenticated", "Mangler Authorization: Bearer <Maskinporten-token>")
+    issuer = environment_of(request).issuer
+    key = (token, issuer, api.name)
+    callers = sandbox.caches.callers
+    caller: Caller | None = callers.get(key)
     try:
-        claims = sandbox.caches.verified_claims(token.strip(), environment_of(request).issuer, sandbox.keys,
-                                                sandbox.clock)
+        if caller is not None:
+            check_lifetime(caller.claims, sandbox.clock)
+            return caller
+        claims = sandbox.caches.verified_claims(token, issuer, sandbox.keys, sandbox.clock)
     except InvalidToken as exc:
+        callers.pop(key)
         raise api.errors("unauthenticated", f"Ugyldig token: {exc}") from exc
+    caller = _caller(claims, api)
+    callers.put(key, caller)
+    return caller
+
+
+def _caller(claims: dict[str, Any], api: ApiSpec) -> Caller:
     scopes = frozenset(str(claims.get("scope", "")).split())
     if not scopes & api.scopes:
         raise api.errors(api.forbidden, f"Tokenet mangler scope {' eller '.join(sorted(api.scopes))}")
@@ -246,6 +263,20 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
                 sandbox.faults.release(slot)
             except StoreError as exc:  # the slot runs out by itself in the store
                 log.error("%s: slot not released: %s", api.name, exc)
+
+
+class Endpoint:
+    """One data-API route as a bare ASGI app. `serve` answers every error itself, in the API's own format,
+    so a call needs none of Starlette's per-call request and exception wrapping (a Route wraps a plain
+    function in both; an instance it calls as it is)."""
+
+    def __init__(self, api: ApiSpec, check: Callable[[Request, Caller], Any],
+                 produce: Callable[[Request, Any, str], Body]) -> None:
+        self.api, self.check, self.produce = api, check, produce
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await serve(Request(scope, receive), self.api, self.check, self.produce)
+        await response(scope, receive, send)
 
 
 def unknown_url(api: ApiSpec) -> Callable[[Request], Any]:

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
+from ..dataapi import ApiSpec, Caller, Endpoint, check_person_number, check_rettighetspakke, unknown_url
 from ..months import Month, months_between
 from ..rettighetspakker import Pakke
 from ..sandbox import population_of, sandbox_of
@@ -70,11 +69,7 @@ def produce(request: Request, q: Query, media: str) -> bytes:
         xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
 
-async def hent(request: Request) -> Response:
-    return await serve(request, API, check, produce)
-
-
 routes = [
-    Route("/v1/{rettighetspakke}/{personidentifikator}/inntekter", hent, methods=["GET"]),
+    Route("/v1/{rettighetspakke}/{personidentifikator}/inntekter", Endpoint(API, check, produce), methods=["GET"]),
     Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from ..dataapi import ApiSpec, Caller, check_person_number, serve, unknown_url
+from ..dataapi import ApiSpec, Caller, Endpoint, check_person_number, unknown_url
 from ..sandbox import population_of
 from ..services import SISTETILGJENGELIGESKATTEOPPGJOER
 from .model import siste_tilgjengelige
@@ -26,11 +25,7 @@ def produce(request: Request, fnr: str, media: str) -> dict[str, Any]:
     return siste_tilgjengelige(population_of(request), fnr)
 
 
-async def hent(request: Request) -> Response:
-    return await serve(request, API, check, produce)
-
-
 routes = [
-    Route("/v1/{personidentifikator}", hent, methods=["GET"]),
+    Route("/v1/{personidentifikator}", Endpoint(API, check, produce), methods=["GET"]),
     Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from ..dataapi import ApiSpec, Caller, check_person_number, check_rettighetspakke, serve, unknown_url
+from ..dataapi import ApiSpec, Caller, Endpoint, check_person_number, check_rettighetspakke, unknown_url
 from ..rettighetspakker import Pakke
 from ..sandbox import population_of, sandbox_of
 from ..services import SUMMERTSKATTEGRUNNLAG
@@ -61,11 +60,8 @@ def produce(request: Request, q: Query, media: str) -> bytes:
         xml_root=API.xml_root, xml_namespace=API.xml_namespace)
 
 
-async def hent(request: Request) -> Response:
-    return await serve(request, API, check, produce)
-
-
 routes = [
-    Route("/v2/{stadie}/{rettighetspakke}/{inntektsaar}/{personidentifikator}", hent, methods=["GET"]),
+    Route("/v2/{stadie}/{rettighetspakke}/{inntektsaar}/{personidentifikator}", Endpoint(API, check, produce),
+          methods=["GET"]),
     Route("/{rest:path}", unknown_url(API), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]),
 ]
