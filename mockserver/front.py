@@ -24,7 +24,7 @@ from .bodylimit import BODY_TIMEOUT, MAX_BODY, head_too_large, read_body, replay
 from .environments import route_real_host
 from .guard import check, is_guarded
 from .hardening import MAX_HEAD
-from .journal import Answer, journaled, record
+from .journal import Answer, filled, journaled, record
 from .securityheaders import secured
 
 ERROR_BODY_KEPT = 4096  # bytes of an error answer the journal reads its code and text from
@@ -63,7 +63,7 @@ class FrontDoor:
         def done() -> None:
             entry = record(scope, hit, body[0] if body else b"", answer, started)
             if observer is not None:
-                observer.call(scope, entry, time.perf_counter() - began)
+                observer.call(scope, filled(entry), time.perf_counter() - began)
 
         async def send_and_keep(message: Message) -> None:
             kind = message["type"]

@@ -22,6 +22,7 @@ from starlette.types import Scope
 
 from . import fastjwt
 from .conformance.checks import check, retry_problems
+from .environments import Environment
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
@@ -52,8 +53,8 @@ def _decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     return small_header(header), small_claims(claims)
 
 
-def _authorization_uncached(value: str) -> tuple[dict[str, Any], int]:
-    scheme, _, token = value.strip().partition(" ")
+def _authorization_uncached(value: bytes) -> tuple[dict[str, Any], int]:
+    scheme, _, token = value.decode("latin-1").strip().partition(" ")
     decoded = _decoded(token.strip()) if token.strip() else None
     kept = {"scheme": scheme, "claims": decoded[1] if decoded else None}
     return kept, size_of(kept)
@@ -63,7 +64,7 @@ def _authorization_uncached(value: str) -> tuple[dict[str, Any], int]:
 _decoded_bearer = lru_cache(maxsize=256)(_authorization_uncached)
 
 
-def _authorization(value: str | None) -> tuple[dict[str, Any] | None, int]:
+def _authorization(value: bytes | None) -> tuple[dict[str, Any] | None, int]:
     """The Authorization header as kept (scheme and a few claims), with its size as JSON."""
     if value is None:
         return None, 4
@@ -104,9 +105,9 @@ class Journal:
         """Keep `entry` in the tenant's journal; `size` is its size as JSON when the caller knows it."""
         entry["tenant"] = tenant
         if size is None:
-            size = size_of(entry)
-        if self.background is not None:
-            self.background.add(tenant, entry, size)
+            size = size_of(filled(entry))
+        if self.background is not None:  # a shared store keeps the entry as JSON
+            self.background.add(tenant, filled(entry), size)
         else:
             self.store.journal_add(tenant, entry, size)
 
@@ -126,7 +127,7 @@ class Journal:
         """One tenant's entries (None: everyone's), oldest first, each with its contract verdict. `checkpoint`
         is called between entries (it raises to give up the work, e.g. when the caller has gone)."""
         self.settle()
-        entries = self.store.journal(tenant)
+        entries = [filled(entry) for entry in self.store.journal(tenant)]
         retries = retry_problems(entries)
         for e in entries:
             if checkpoint is not None:
@@ -180,6 +181,60 @@ def _base(base_url: str, service: str) -> str:
     return base_url.rstrip("/") + BY_NAME[service].prefix
 
 
+class Recorded(dict):  # type: ignore[type-arg]
+    """An ordinary call's entry, filled in when the journal is first read: per call the server keeps the few
+    values the entry is made of, not the entry. The store's keys (`seq`, `example`) and the tenant are set
+    on it at once, as on any entry; `fill` puts the call's fields before them."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: tuple[Any, ...]) -> None:
+        super().__init__()
+        self._raw: tuple[Any, ...] | None = raw
+
+    def fill(self) -> Recorded:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            kept = dict(self)
+            self.clear()
+            self.update(_ordinary(*raw))
+            self.update(kept)
+        return self
+
+
+def filled(entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry` with every field in it (a `Recorded` one is filled in)."""
+    return entry.fill() if isinstance(entry, Recorded) else entry
+
+
+def _ordinary(now: float, started: float, method: str, env: Environment, service: str, base: str, path: str,
+              query: str, status: int, outcome: str | None, consumer: str | None, client_id: str | None,
+              accept: bytes | None, content_type: bytes | None, authorization: dict[str, Any] | None,
+              retry_after: str | None) -> dict[str, Any]:
+    return {
+        "at": round(now, 3),
+        "t": started,
+        "method": method,
+        "environment": env.name,
+        "issuer": env.issuer,
+        "service": service,
+        "url": base + path + (f"?{query}" if query else ""),
+        "path": path,
+        "query": query,
+        "status": status,
+        "outcome": outcome,
+        "consumer": consumer,
+        "client_id": client_id,
+        "headers": {
+            "accept": accept.decode("latin-1") if accept is not None else None,
+            "content-type": content_type.decode("latin-1") if content_type is not None else None,
+            "authorization": authorization,
+        },
+        "retry_after": retry_after,
+        "server_time": now,
+    }
+
+
 def record(scope: Scope, hit: tuple[str, str], body: bytes, answer: Answer, started: float) -> dict[str, Any]:
     """Write the journal entry of one answered call (the front door calls this once per journaled call)."""
     # Read straight off the ASGI scope (what Starlette's Request and Headers would give): this runs on
@@ -189,89 +244,61 @@ def record(scope: Scope, hit: tuple[str, str], body: bytes, answer: Answer, star
     state = scope.get("state") or {}
     env = state.get("environment") or sandbox.own
     service, path = hit
-    headers = _first(scope.get("headers") or (), _WANTED)
+    raw = scope.get("headers")
+    headers: dict[bytes, bytes] = dict(reversed(raw)) if raw else {}  # the first value of each name
     outcome, caller = state.get("journal_outcome", (None, None))
     status = answer.status
-    retry_after = _first(answer.headers, (b"retry-after",), lower=True)[b"retry-after"]
+    retry_after = None
+    for name, value in answer.headers:
+        if name.lower() == b"retry-after":
+            retry_after = value.decode("latin-1")
+            break
     host = env.hosts.get(service)
     base = f"https://{host}" if host else _base(sandbox.settings.base_url, service)
     query = scope.get("query_string", b"")
     query = redact_query(query.decode("latin-1")[:MAX_TEXT]) if query else ""
     path = path[:MAX_TEXT]
-    url = base + path + (f"?{query}" if query else "")
-    authorization, size = _authorization(headers[b"authorization"])
+    authorization, size = _authorization(headers.get(b"authorization"))
     consumer = getattr(caller, "consumer", None)
     client_id = getattr(caller, "client_id", None)
+    accept, content_type = headers.get(b"accept"), headers.get(b"content-type")
     now = sandbox.clock.now()
-    entry: dict[str, Any] = {
-        "at": round(now, 3),
-        "t": started,
-        "method": scope["method"],
-        "environment": env.name,
-        "issuer": env.issuer,
-        "service": service,
-        "url": url,
-        "path": path,
-        "query": query,
-        "status": status,
-        "outcome": outcome,
-        "consumer": consumer,
-        "client_id": client_id,
-        "headers": {
-            "accept": headers[b"accept"],
-            "content-type": headers[b"content-type"],
-            "authorization": authorization,
-        },
-        "retry_after": retry_after,
-        "server_time": now,
-    }
-    extra = False  # fields beyond the ordinary ones: their size is counted by encoding them
-    if status >= 400:
-        kode, entry["melding"] = _error_of(bytes(answer.body))
-        entry["outcome"] = outcome or kode
-        extra = True
-    elif outcome is None:  # discovery, JWKS: no code of their own
-        entry["outcome"] = str(status)
-    forced_by = state.get("journal_forced")
-    if forced_by:  # a network fault may leave no status at all: no head went out
-        entry["forced"], entry["forced_by"] = True, forced_by
-        entry["status"] = status if answer.started else None
-        extra = True
-    if state.get("journal_delayed"):
-        entry["delayed"] = state["journal_delayed"]
-        extra = True
-    if service == "maskinporten" and scope["method"] == "POST":
-        _add_grant(entry, body)
-        extra = True
-    session = headers[SESSION_KEY]
-    key = tenant(valid_session(session), entry["consumer"])
-    entry["tenant"] = key
-    if extra:
+    session = headers.get(SESSION_KEY)
+    key = tenant(valid_session(session.decode("latin-1")) if session is not None else None, consumer)
+    forced_by, delayed = state.get("journal_forced"), state.get("journal_delayed")
+    post = service == "maskinporten" and scope["method"] == "POST"
+    if status < 400 and not forced_by and not delayed and not post:
+        # the ordinary entry: kept as its values, and sized as JSON without encoding it (the fixed part
+        # measured once, the authorization once per token, the texts counted)
+        outcome = outcome if outcome is not None else str(status)  # discovery, JWKS: no code of their own
+        size += (_FIXED + 2 * len(path) + len(base) + 2 * len(query) + len(env.issuer) + len(env.name)
+                 + len(service) + len(key) + len(outcome) + len(consumer or "") + len(client_id or "")
+                 + len(accept or b"") + len(content_type or b"") + len(retry_after or ""))
+        entry: dict[str, Any] = Recorded((now, started, scope["method"], env, service, base, path, query, status,
+                                          outcome, consumer, client_id, accept, content_type, authorization,
+                                          retry_after))
+    else:
+        entry = _ordinary(now, started, scope["method"], env, service, base, path, query, status, outcome, consumer,
+                          client_id, accept, content_type, authorization, retry_after)
+        if status >= 400:
+            kode, entry["melding"] = _error_of(bytes(answer.body))
+            entry["outcome"] = outcome or kode
+        elif outcome is None:
+            entry["outcome"] = str(status)
+        if forced_by:  # a network fault may leave no status at all: no head went out
+            entry["forced"], entry["forced_by"] = True, forced_by
+            entry["status"] = status if answer.started else None
+        if delayed:
+            entry["delayed"] = delayed
+        if post:
+            _add_grant(entry, body)
+        entry["tenant"] = key
         size = size_of(entry)
-    else:  # the ordinary entry: the fixed part measured once, the client's and the sandbox's texts counted
-        size += _FIXED + len(url) + len(path) + len(query) + len(env.issuer) + len(key) + sum(
-            len(v) for v in (entry["outcome"], consumer, client_id, headers[b"accept"], headers[b"content-type"],
-                             retry_after, env.name, service) if v is not None)
     try:
         sandbox.journal.add(entry, key, size)
     except StoreError as exc:  # the call was answered; only its entry is lost, and the log says so
         log.error("journal entry lost: %s", exc)
     return entry
-
-
-def _first(raw: Any, names: tuple[bytes, ...], lower: bool = False) -> dict[bytes, str | None]:
-    """The first value of each named header (None when absent), from ASGI's list of (name, value) bytes."""
-    found: dict[bytes, str | None] = dict.fromkeys(names)
-    missing = len(names)
-    for name, value in raw:
-        if lower:
-            name = name.lower()
-        if name in found and found[name] is None:
-            found[name] = value.decode("latin-1")
-            missing -= 1
-            if not missing:
-                break
-    return found
 
 
 def _error_of(body: bytes) -> tuple[str | None, str | None]:

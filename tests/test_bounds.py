@@ -12,9 +12,10 @@ import jwt
 import pytest
 from jwt import algorithms
 
+from mockserver import journal as journal_module
 from mockserver.conformance import report
 from mockserver.journal import Journal
-from mockserver.journal_limits import KNOWN_CLAIMS
+from mockserver.journal_limits import KNOWN_CLAIMS, size_of
 from mockserver.population import world
 from mockserver.population.personas import MAX_CHILDREN
 
@@ -144,6 +145,28 @@ def test_journal_keeps_fat_unverified_claims_small(ske_sandbox):
     auth = r.json()[-1]["headers"]["authorization"]
     assert set(auth["claims"]) <= set(KNOWN_CLAIMS) and "pad" not in auth["claims"]
     assert len(auth["claims"]["iss"]) < 300
+
+
+def test_an_ordinary_entry_is_sized_as_its_json_and_reads_like_any_other(ske_sandbox):
+    """Ordinary calls are kept as their values and filled in when read: the size the byte bound counts must
+    still be the entry's size as JSON, and the entry the same fields in the same order."""
+    c = ske_sandbox.client
+    auth = {"Authorization": f"Bearer {ske_sandbox.token()}"}
+    for query in ({}, {"navn": "ola", "client_secret": "hemmelig"}):
+        assert c.get(SSG_PATH, headers=auth, params=query).status_code == 200
+    store = ske_sandbox.sandbox.journal.store
+    kept = [(entry, size) for journal in store._journals.values() for entry, size in journal.entries]
+    ordinary = [(entry, size) for entry, size in kept if type(entry) is journal_module.Recorded]
+    assert len(ordinary) == 2
+    for entry, size in ordinary:
+        exact = size_of(journal_module.filled(entry))
+        assert abs(size - exact) <= 0.05 * exact, (size, exact)
+    assert c.get(SSG_PATH, headers={**auth, "Accept": "text/plain"}).status_code == 406  # an entry built at once
+    entries = ske_sandbox.journal
+    assert [list(e)[:3] for e in entries[-3:]] == [["at", "t", "method"]] * 3
+    plain, built = entries[-3], entries[-1]
+    assert [k for k in plain if k in built] == [k for k in built if k in plain]  # one order of fields
+    assert "hemmelig" not in entries[-2]["url"] and entries[-2]["status"] == 200
 
 
 def test_journal_evicts_the_oldest_by_bytes_as_well_as_by_count():
