@@ -54,8 +54,9 @@ class SandboxApp(Starlette):
 def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp:
     """Build the sandbox app. `overrides` are Settings fields, e.g. create_app(seed=7, population=100)."""
     settings = settings or Settings(**overrides)
-    app = SandboxApp(routes=[  # the services first: their calls are the hot path, and routes match in order
-        *(Mount(service.prefix, routes=import_module(service.routes).routes) for service in SERVICES),
+    app = SandboxApp(routes=[  # the data APIs first: their calls are the hot path, and routes match in order
+        *(Mount(service.prefix, routes=import_module(service.routes).routes)
+          for service in sorted(SERVICES, key=lambda s: not s.is_data_api)),
         Mount("/__sandbox", routes=control.routes),
         *page.routes,
     ], exception_handlers={404: not_found, StoreError: store_unavailable}, middleware=[
