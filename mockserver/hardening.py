@@ -150,8 +150,7 @@ class WiredHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self._last = self.loop.time()
-        super().data_received(data)
+        super().data_received(data)  # an idle connection's last activity is its last answer (`_last`)
         if self._in_head and not self.transport.is_closing():  # this read began or continued a head
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head:
