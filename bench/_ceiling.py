@@ -1,6 +1,8 @@
 """The ceiling: a bare Starlette app serving the sandbox's own captured bytes, nothing else, on the
-uvicorn settings `ske-sandbox serve` uses: the same HTTP parser (httptools) and, when compared with
-`serve --workers N`, N workers on one socket. Started by peers.py: `python _ceiling.py BODIES.json PORT [N]`."""
+server `ske-sandbox serve` runs: the same HTTP protocol (the sandbox's hardened httptools protocol, with its
+limits) and, when compared with `serve --workers N`, N workers on one socket. With `--plain` it runs on
+uvicorn's stock httptools protocol instead, which prices the hardening.
+Started by peers.py: `python _ceiling.py BODIES.json PORT [N] [--plain]`."""
 
 from __future__ import annotations
 
@@ -53,9 +55,21 @@ def from_env() -> Starlette:
     return build(json.loads(open(os.environ["CEILING_BODIES"]).read()))
 
 
+def server_options(plain: bool) -> dict:
+    """The sandbox's own server settings, or uvicorn's stock httptools protocol."""
+    if plain:
+        return {"http": "httptools"}
+    from mockserver.hardening import uvicorn_options
+
+    options = uvicorn_options(None, "httptools")
+    options["http"] = "mockserver.hardening:WiredHttpTools"  # by name: each of uvicorn's workers imports it
+    return options
+
+
 if __name__ == "__main__":
-    os.environ["CEILING_BODIES"] = sys.argv[1]
-    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    args = [a for a in sys.argv[1:] if a != "--plain"]
+    os.environ["CEILING_BODIES"] = args[0]
+    workers = int(args[2]) if len(args) > 2 else 1
     uvicorn.run("_ceiling:from_env", factory=True, app_dir=os.path.dirname(os.path.abspath(__file__)),
-                host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False, http="httptools",
-                workers=workers)
+                host="127.0.0.1", port=int(args[1]), log_level="warning", access_log=False, workers=workers,
+                **server_options("--plain" in sys.argv))

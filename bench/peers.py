@@ -174,10 +174,12 @@ def start_sandbox(population: int = 5000, clients: Path | None = None, *extra: s
     return server
 
 
-def start_ceiling(bodies: Path, workers: int = 1) -> Server:
+def start_ceiling(bodies: Path, workers: int = 1, plain: bool = False) -> Server:
+    """The ceiling on the sandbox's own server; `plain`: on uvicorn's stock httptools protocol."""
     port = free_port()
     t = time.perf_counter()
-    proc = _spawn([sys.executable, str(HERE / "_ceiling.py"), str(bodies), str(port), str(workers)])
+    proc = _spawn([sys.executable, str(HERE / "_ceiling.py"), str(bodies), str(port), str(workers)]
+                  + (["--plain"] if plain else []))
     server = Server("ceiling", port, proc, t)
     server.ready = wait_ready(port, "/health", procs=[proc])
     return server
@@ -521,6 +523,11 @@ def measure_calls(servers: dict[str, Server], token: str, seconds: float, rounds
 
 
 def cold_start(times: int) -> list[float]:
+    """Launch to first 200, with the package's bytecode written as pip writes it when it installs a wheel (a
+    source checkout, or a machine with PYTHONDONTWRITEBYTECODE set, would compile every module on each start)."""
+    import compileall
+
+    compileall.compile_dir(ROOT / "mockserver", quiet=1)
     out = []
     for _ in range(times):
         server = start_sandbox()
@@ -652,6 +659,26 @@ def all_cores(bodies: Path, token_for: Any, wiremock: Server | None, seconds: fl
             servers[target].stop()
     return {t: {"rps": statistics.median(x.rps for x in rs), "cpu_us": statistics.median(x.cpu_us for x in rs),
                 "errors": sum(x.errors for x in rs), "runs": [round(x.rps) for x in rs]} for t, rs in runs.items()}
+
+
+def hardening_cost(bodies: Path, token: str, seconds: float, rounds: int) -> dict[str, float]:
+    """What the default server's limits (64 KiB head, head timeout, idle shedding) cost per call: summert JSON
+    on the ceiling with the sandbox's protocol against uvicorn's stock httptools protocol, interleaved."""
+    servers = {"hardened": start_ceiling(bodies), "plain": start_ceiling(bodies, plain=True)}
+    runs: dict[str, list[Run]] = {t: [] for t in servers}
+    try:
+        for r in range(rounds):
+            for target in (list(servers) if r % 2 == 0 else list(reversed(servers))):
+                server = servers[target]
+                runs[target].append(wrk(url_of(server, "summert_json"), seconds,
+                                        headers=headers_for(server, "summert_json", token), pids=server.pids))
+    finally:
+        for server in servers.values():
+            server.stop()
+    cost = {f"{t}_{k}": statistics.median(getattr(x, k) for x in rs)
+            for t, rs in runs.items() for k in ("rps", "cpu_us")}
+    cost["cpu_ratio"] = ratio(cost["hardened_cpu_us"], cost["plain_cpu_us"])
+    return cost
 
 
 def redis_overhead(seconds: float, work: Path, replicas: int = 3) -> dict[str, float]:
@@ -797,6 +824,8 @@ def main() -> int:
             print(f"every core: --workers {workers} ...", flush=True)
             cores = all_cores(work / "bodies.json", demo_token, servers.get("wiremock"), args.seconds, args.rounds,
                               workers)
+            print("the hardened protocol against uvicorn's stock one ...", flush=True)
+            results["hardening"] = hardening_cost(work / "bodies.json", token, args.seconds, args.rounds)
         finally:
             for server in servers.values():
                 server.stop()
@@ -851,6 +880,10 @@ def print_table(r: dict) -> None:
         print(f"every core (--workers {r['workers']}), summert JSON: " + "; ".join(
             f"{t} {v['rps']:,.0f} req/s, {v['cpu_us']:.0f} µs" for t, v in cores.items())
             + f"; sandbox ÷ ceiling {r['all_cores_vs_ceiling']}×, ÷ WireMock {r.get('sandbox_vs_wiremock')}×")
+    if "hardening" in r:
+        h = r["hardening"]
+        print(f"the server's limits, on the ceiling: {h['hardened_cpu_us']:.0f} µs/req against {h['plain_cpu_us']:.0f} "
+              f"on uvicorn's stock httptools protocol ({h['cpu_ratio']}×)")
     if "token_replays_refused" in r:
         print(f"replayed grants refused across workers: {r['token_replays_refused']} of 200")
     if "shared_state" in r:

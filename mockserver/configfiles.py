@@ -6,13 +6,15 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from .identifiers import InvalidIdentifier, is_synthetic_orgnr, is_synthetic_person_number, parse_person_number
 from .resources import SAFE_LOADER
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 Location = tuple[Any, ...]
@@ -22,17 +24,24 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the file, the line and the fix."""
 
 
-_FORMATS = jsonschema.FormatChecker()
-
-
-@_FORMATS.checks("synthetic-orgnr", raises=())
 def _orgnr(value: object) -> bool:
     return not isinstance(value, str | int) or is_synthetic_orgnr(str(value))
 
 
-@_FORMATS.checks("synthetic-fnr", raises=())
 def _fnr(value: object) -> bool:
     return not isinstance(value, str) or is_synthetic_person_number(value)
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    """The named schema's validator; jsonschema is imported only when a file or a persona is checked, so a
+    plain start does not pay for it."""
+    import jsonschema
+
+    formats = jsonschema.FormatChecker()
+    formats.checks("synthetic-orgnr", raises=())(_orgnr)
+    formats.checks("synthetic-fnr", raises=())(_fnr)
+    return jsonschema.Draft202012Validator(schema(name), format_checker=formats)
 
 
 @functools.cache
@@ -115,8 +124,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
 
 def validate(path: Path, doc: Any, lines: dict[Location, int], name: str) -> None:
     """Raise ConfigError listing every problem of the document against the named schema."""
-    validator = jsonschema.Draft202012Validator(schema(name), format_checker=_FORMATS)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: lines.get(tuple(e.absolute_path), 0))
+    errors = sorted(_validator(name).iter_errors(doc), key=lambda e: lines.get(tuple(e.absolute_path), 0))
     if errors:
         shown = [f"{where(path, lines, tuple(e.absolute_path))}: {_explain(e)}" for e in errors[:20]]
         more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
@@ -131,8 +139,7 @@ def load(path: Path, name: str, what: str) -> tuple[Any, dict[Location, int]]:
 
 def check_item(name: str, list_key: str, item: Any, label: str) -> None:
     """One item of a document's list (a persona posted to the control API) against the same schema."""
-    validator = jsonschema.Draft202012Validator(schema(name), format_checker=_FORMATS)
-    errors = sorted(validator.iter_errors({list_key: [item]}), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(_validator(name).iter_errors({list_key: [item]}), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         def at(e: jsonschema.ValidationError) -> str:
             rest = list(e.absolute_path)[2:]

@@ -358,6 +358,15 @@ def test_a_bad_choices_file_is_refused_with_a_reason(tmp_path: Path):
         load_choices(bad)
 
 
+def test_the_built_in_personas_meet_their_schema():
+    """A start reads the shipped personas without the schema check: this is that check."""
+    from mockserver.configfiles import load
+    from mockserver.resources import fixtures_dir
+
+    doc, _ = load(fixtures_dir() / "personas.yaml", "personas", "personas")
+    assert len(doc["personas"]) >= 20
+
+
 def test_every_persona_is_listed_in_the_readme():
     from mockserver.population.personas import load_personas
 

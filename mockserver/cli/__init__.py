@@ -27,8 +27,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import httpx
-
     from ..admintoken import TokenFileError
     from ..choices import ChoicesError
     from ..configfiles import ConfigError
@@ -39,10 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except httpx.HTTPError as exc:
-        print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
-        return 2
     except (ConfigError, PakkeError, ChoicesError, CAError, TokenFileError, OSError) as exc:
         # a bad configuration file is the user's to fix: say what is wrong, no traceback
         print(f"ske-sandbox: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # the commands that ask a sandbox import httpx themselves; `serve` starts without it
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(exc, httpx.HTTPError):
+            print(f"ske-sandbox: cannot ask the sandbox: {exc}", file=sys.stderr)
+            return 2
+        raise

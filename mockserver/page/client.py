@@ -8,8 +8,8 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 import jwt
 from starlette.requests import Request
 
@@ -45,6 +45,8 @@ class Exchange:
 
     @property
     def request_line(self) -> str:
+        import httpx
+
         return f"{self.method} {httpx.URL(self.url).raw_path.decode('ascii')} HTTP/1.1"
 
     @property
@@ -90,6 +92,8 @@ class SandboxClient:
         self.base = sandbox.settings.base_url.rstrip("/")
         self.demo: DemoClient = demo_client(sandbox.settings.seed)
         self.clock = sandbox.clock
+        import httpx  # here, not at the top: the server starts without it, and the page needs it on a click
+
         self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url=self.base,
                                        timeout=60)
 
@@ -105,7 +109,7 @@ class SandboxClient:
         body = ""
         if form is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = str(httpx.QueryParams(form))
+            body = urlencode(form)
         started = time.monotonic()
         r = await self._http.request(method, path, headers=headers, content=body.encode() if body else None)
         elapsed = round((time.monotonic() - started) * 1000)
