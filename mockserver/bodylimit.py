@@ -33,13 +33,6 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value
-    return None
-
-
 def _head_size(scope: Scope) -> int:
     size = len(scope.get("raw_path") or scope["path"].encode("utf-8", "replace")) + len(scope.get("query_string", b""))
     return size + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
@@ -75,8 +68,13 @@ async def read_body(scope: Scope, receive: Receive, max_body: int = MAX_BODY,
     The body is read here and handed on whole (`replay`): the app never sees a refused request, and memory per
     request stays below `max_body` plus one chunk.
     """
-    length = _header(scope, b"content-length")
-    if length is None and _header(scope, b"transfer-encoding") is None:
+    length = chunked = None
+    for key, value in scope.get("headers", ()):  # one pass: this runs on every call
+        if key == b"content-length" and length is None:
+            length = value
+        elif key == b"transfer-encoding":
+            chunked = value
+    if length is None and chunked is None:
         return None  # no body (the server sends an empty one)
     try:
         if length is not None and int(length) > max_body:

@@ -10,6 +10,7 @@ configured for Skatteetaten's test environment works as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from starlette.types import Scope
@@ -45,17 +46,20 @@ def sandbox_environment(base_url: str) -> Environment:
     return Environment("sandbox", f"{base_url.rstrip('/')}/maskinporten/", {})
 
 
-def _host_of(scope: Scope) -> str:
-    for name, value in scope.get("headers") or ():
-        if name == b"host":
-            return value.decode("latin-1").rsplit(":", 1)[0].lower() if not value.startswith(b"[") else ""
-    return ""
+@lru_cache(maxsize=256)  # a client sends the same Host on every call
+def _real_host(value: bytes) -> tuple[Environment, str] | None:
+    host = value.decode("latin-1").rsplit(":", 1)[0].lower() if not value.startswith(b"[") else ""
+    return REAL_HOSTS.get(host)
 
 
 def route_real_host(scope: Scope) -> Scope:
     """A request for a real hostname as the sandbox serves it: the scope with the service's prefix before its
     path, and its environment in `scope["state"]["environment"]` (read back by `environment_of`)."""
-    hit = REAL_HOSTS.get(_host_of(scope))
+    hit = None
+    for name, value in scope.get("headers") or ():
+        if name == b"host":
+            hit = _real_host(value) if len(value) <= 255 else None  # none of the real hosts is longer
+            break
     if hit is None:
         return scope
     env, service = hit
@@ -67,5 +71,6 @@ def route_real_host(scope: Scope) -> Scope:
 
 def environment_of(request: Any) -> Environment:
     """The environment a request came through (the sandbox's own address unless a real host was used)."""
-    env = getattr(request.state, "environment", None)
+    state = request.scope.get("state")  # the dict itself: Starlette's State raises to say "not set"
+    env = state.get("environment") if state else None
     return env if env is not None else request.app.state.sandbox.own

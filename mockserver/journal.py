@@ -87,14 +87,15 @@ class Journal:
         """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling.
         `forced` when the sandbox was told to give this answer, `by` what told it (FORCED_BY; a network
         fault when not said), so the verdict never holds the answer's status against the client."""
-        request.state.journal_outcome = (outcome, caller)
+        state = request.scope.setdefault("state", {})  # what request.state writes to, without its wrapper
+        state["journal_outcome"] = (outcome, caller)
         if forced:
-            request.state.journal_forced = by or "network-fault"
+            state["journal_forced"] = by or "network-fault"
 
     @staticmethod
     def delayed(request: Any, by: str, seconds: float) -> None:
         """The answer was held back on purpose (a slow scenario, `--latency`); its status is still the call's."""
-        request.state.journal_delayed = {"by": by, "seconds": round(seconds, 3)}
+        request.scope.setdefault("state", {})["journal_delayed"] = {"by": by, "seconds": round(seconds, 3)}
 
     def new_example(self, tenant: str | None = None) -> None:
         """The tenant's calls (None: everyone's) from here on are a new example: an earlier answer's

@@ -140,13 +140,18 @@ def named(name: str) -> Service:
         raise UnknownService(f"unknown API {name!r}; expected one of {', '.join(NAMES)}") from None
 
 
+# Every prefix is one path segment (the real host's first label), so a path's service is one look-up of its
+# first segment; this runs for every call.
+BY_PREFIX: Mapping[str, Service] = {s.prefix: s for s in SERVICES}
+
+
 def split_path(path: str) -> tuple[Service, str] | None:
     """The service under whose prefix `path` lies, and the rest of the path ("/" at least); None elsewhere."""
-    for service in SERVICES:
-        prefix = service.prefix
-        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
-            return service, path[len(prefix):] or "/"
-    return None
+    end = path.find("/", 1)
+    service = BY_PREFIX.get(path if end < 0 else path[:end])
+    if service is None:
+        return None
+    return service, path[end:] if end >= 0 else "/"
 
 
 def of_path(path: str) -> Service | None:

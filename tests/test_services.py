@@ -63,10 +63,19 @@ def test_error_codes_and_scopes_come_from_the_registry():
     ("/inntektx/v1", None),
     ("/maskinporten/token", ("maskinporten", "/token")),
     ("/", None),
+    ("", None),
+    ("/inntekt/", ("inntekt", "/")),
+    ("/tenor/api/testnorge/v2/soek", ("tenor", "/api/testnorge/v2/soek")),
+    ("/__sandbox/reset", None),
 ])
 def test_split_path_matches_whole_segments_only(path, hit):
     got = services.split_path(path)
     assert (None if got is None else (got[0].name, got[1])) == hit
+
+
+def test_every_prefix_is_one_path_segment():
+    """split_path looks a path's service up by its first segment."""
+    assert all(s.prefix.count("/") == 1 and len(s.prefix) > 1 for s in services.SERVICES)
 
 
 def test_an_unknown_name_is_a_clear_error():

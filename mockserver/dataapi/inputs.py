@@ -11,7 +11,9 @@ from ..identifiers import InvalidIdentifier
 from ..maskinporten.authdetails import consent_covers
 from ..rettighetspakker import Pakke
 from ..sandbox import sandbox_of
-from .gateway import ApiSpec, Caller
+from .gateway import ApiSpec, Caller, header
+
+_PAKKE_NAME = re.compile(r"[A-Za-z]{2,60}")
 
 
 def check_person_number(api: ApiSpec, value: str) -> None:
@@ -26,7 +28,7 @@ def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: 
     it needs it: the `AltinnSamtykke` header (Altinn 2), or an Altinn 3 consent in the Maskinporten token
     given by the person `fnr` to the consumer."""
     sandbox = sandbox_of(request)
-    if not re.fullmatch(r"[A-Za-z]{2,60}", name):
+    if not _PAKKE_NAME.fullmatch(name):
         raise api.errors("invalid", f"Ugyldig rettighetspakke {name!r}: 2–60 bokstaver")
     pakke = sandbox.pakker.get(name.lower())
     if pakke is None or api.name not in pakke.apis:
@@ -35,7 +37,7 @@ def check_rettighetspakke(request: Request, api: ApiSpec, caller: Caller, name: 
     if not sandbox.registry.granted(caller.consumer, pakke.name):
         raise api.errors("forbidden", f"Virksomheten {caller.consumer} har ikke tilgang til rettighetspakken "
                          f"{pakke.name}")
-    if pakke.samtykke and not request.headers.get("altinnsamtykke"):
+    if pakke.samtykke and not header(request, b"altinnsamtykke"):
         why = consent_covers(caller.claims, fnr or "", caller.consumer, sandbox.clock.now())
         if why == "none":
             raise api.errors("consent", f"Rettighetspakken {pakke.name} krever samtykke fra personen")
