@@ -4,10 +4,10 @@ concurrent calls."""
 from __future__ import annotations
 
 import math
+import os
 import random
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,7 +102,7 @@ class Faults:
         slot = Slot((api, org), connection, self.now())
         if not self.enforce_concurrency:
             return slot
-        slot.store_key, slot.id = f"{tenant}|{api}|{org}", uuid.uuid4().hex
+        slot.store_key, slot.id = f"{tenant}|{api}|{org}", os.urandom(16).hex()
         with self._lock:
             previous = self._last.get(connection) if connection is not None else None
         drop = previous.id if (previous is not None and previous.store_key == slot.store_key

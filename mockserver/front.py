@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .bodylimit import BODY_TIMEOUT, MAX_BODY, head_too_large, read_body, replay
 from .environments import route_real_host
 from .guard import check, is_guarded
-from .hardening import MAX_HEAD
+from .hardening import HEAD_AT_MOST, MAX_HEAD
 from .journal import Answer, filled, journaled, record
 from .securityheaders import secured
 
@@ -85,7 +85,8 @@ class FrontDoor:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, kept: list[bytes] | None = None) -> None:
         """Steps 1 and 4, then the app; `kept` receives the body the app was given."""
-        refused = head_too_large(scope, self.max_head)
+        known = scope.get(HEAD_AT_MOST)  # set by the server's protocol when it counted the head's reads
+        refused = None if known is not None and known <= self.max_head else head_too_large(scope, self.max_head)
         if refused is None:
             body = await read_body(scope, receive, self.max_body, self.body_timeout)
             if body is None or isinstance(body, bytes):

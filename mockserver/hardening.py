@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .wire import WIRE, SocketWire, wired
 
 MAX_HEAD = 64 * 1024  # bytes of request line plus headers
+HEAD_AT_MOST = "ske_sandbox.head_at_most"  # scope key: a bound on the head's size the server already knows
 HEAD_TIMEOUT = 10.0  # seconds from connection (or the previous answer) to a complete request head
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection is kept
 MAX_CONNECTIONS = 1000  # past this, the longest-idle connections are closed to make room
@@ -134,6 +135,7 @@ class WiredHttpTools(HttpToolsProtocol):
         self._extensions = {WIRE: SocketWire(self)}
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._reading = 0
         self._last = self._waiting_since = self.loop.time()
         self._in_head = False  # a message has begun and its headers are not complete
         self._head_bytes = 0
@@ -150,6 +152,7 @@ class WiredHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._reading = len(data)
         super().data_received(data)  # an idle connection's last activity is its last answer (`_last`)
         if self._in_head and not self.transport.is_closing():  # this read began or continued a head
             self._head_bytes += len(data)
@@ -164,6 +167,8 @@ class WiredHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # the head is no longer than the reads it came in: said on the scope, the app need not measure it
+        self.scope[HEAD_AT_MOST] = self._head_bytes + self._reading  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

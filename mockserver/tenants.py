@@ -27,11 +27,16 @@ def session_of(scope: Any) -> str | None:
     """The value of the session header of an ASGI scope, checked; None without one."""
     for name, value in scope.get("headers") or ():
         if name == SESSION_KEY:
-            text = value.decode("latin-1").strip()
-            if not SESSION_PATTERN.fullmatch(text):
-                raise TenantError(f"{SESSION_HEADER} must be {SESSION_RULE}")
-            return text
+            return checked_session(value.decode("latin-1"))
     return None
+
+
+def checked_session(value: str) -> str:
+    """A session header's value, or TenantError saying what the sandbox takes."""
+    text = value.strip()
+    if not SESSION_PATTERN.fullmatch(text):
+        raise TenantError(f"{SESSION_HEADER} must be {SESSION_RULE}")
+    return text
 
 
 def valid_session(value: str | None) -> str | None:

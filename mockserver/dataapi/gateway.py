@@ -32,7 +32,7 @@ from ..sandbox import sandbox_of
 from ..services import Service
 from ..skatteetaten_errors import CORRELATION_HEADER, ErrorCatalogue, SkeError, error_response
 from ..state import StoreError
-from ..tenants import SESSION_HEADER, TenantError, session_of, tenant
+from ..tenants import SESSION_HEADER, SESSION_KEY, TenantError, checked_session, tenant
 from ..wire import wire_of
 
 log = logging.getLogger("ske_sandbox")
@@ -184,8 +184,9 @@ def _broken(request: Request, answer: Response, fault: NetworkFault | None, call
 
 def _tenant(request: Request, api: ApiSpec, caller: Caller) -> str:
     """The caller's tenant (tenants.py); a session header the sandbox cannot take is the API's 400."""
+    session = header(request, SESSION_KEY)
     try:
-        return tenant(session_of(request.scope), caller.consumer)
+        return tenant(checked_session(session) if session is not None else None, caller.consumer)
     except TenantError as exc:
         raise api.errors("invalid", f"Ugyldig {SESSION_HEADER}: {exc}") from exc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -38,8 +38,7 @@ def parse_period(name: str, value: str | None) -> tuple[int, int]:
     return period
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(NamedTuple):  # made on every call: a tuple is the cheapest record
     months: list[Month]
     fnr: str
     pakke: Pakke
