@@ -1,8 +1,9 @@
 """The request journal: every call a client made to a faked service, what it was answered, and whether the
 request conformed to its contract.
 
-`Recorder` (ASGI middleware) writes one entry per call to a service path, whatever answered it (a route,
-an unknown-URL handler, an error). Secrets are never stored: the bearer token and the grant are kept as
+The front door (front.py) has `record` write one entry per call to a service path, whatever answered it (a
+route, an unknown-URL handler, an error); an ordinary call's entry is kept as its values and filled in when
+the journal is read (`Recorded`). Secrets are never stored: the bearer token and the grant are kept as
 a few of their decoded claims, never as the signed string, and secret query or form values are redacted
 (journal_limits.py). Entries are bounded in number and in bytes. The contract verdict (`conforms`,
 `problems`) is worked out when the journal is read, so a busy server does not pay for it per call.
@@ -84,7 +85,7 @@ class Journal:
 
     def note(self, request: Any, outcome: str, caller: Any = None, forced: bool = False,
              by: str | None = None) -> None:
-        """Called by a handler: the outcome code (and caller) of the call the Recorder is journaling.
+        """Called by a handler: the outcome code (and caller) of the call the front door is journaling.
         `forced` when the sandbox was told to give this answer, `by` what told it (FORCED_BY; a network
         fault when not said), so the verdict never holds the answer's status against the client."""
         state = request.scope.setdefault("state", {})  # what request.state writes to, without its wrapper
