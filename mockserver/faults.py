@@ -15,6 +15,7 @@ from typing import Any
 
 from .netfaults import DEFAULT_DRAWN, parse_list
 from .state import Store
+from .state.background import FLUSH_EVERY, Background
 from .state.memory import MemoryStore
 from .tenants import ANONYMOUS
 
@@ -59,6 +60,7 @@ class Faults:
     network_rate: float = 0.0  # share of data-API calls broken by a network fault (netfaults.py)
     network_faults: tuple[str, ...] = DEFAULT_DRAWN  # the faults drawn from, as scenario values
     store: Store = field(default_factory=MemoryStore)
+    background: Background | None = None  # a shared store's batches (state/background.py)
     _last: OrderedDict[Any, Slot] = field(default_factory=OrderedDict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -118,6 +120,11 @@ class Faults:
         return slot
 
     def release(self, slot: Slot) -> None:
-        slot.until = max(self.now(), slot.started + self.service_time)
-        if slot.id:
+        now = self.now()
+        slot.until = max(now, slot.started + self.service_time)
+        if not slot.id:
+            return
+        if self.background is not None and slot.until - now > 4 * FLUSH_EVERY:
+            self.background.slot_end(slot.store_key, slot.id, slot.until)  # ends long after the next batch
+        else:
             self.store.slot_free(slot.store_key, slot.id, slot.until)

@@ -56,6 +56,7 @@ class Sandbox:
                              store=self.store)
         self.journal = Journal(self.store)
         self.background = self.journal.background  # None on the default store: nothing is shared
+        self.faults.background = self.background
         self._runtime: dict[str, dict[str, Any]] = {}  # fnr -> the body of a persona added at run time
         self._world_version = self.store.world_version()
         self.caches = Caches()  # verified tokens and encoded bodies, bounded

@@ -81,6 +81,11 @@ class Store(ABC):
     def slot_free(self, key: str, slot: str, until: float) -> None:
         """The call is over; its slot counts until `until`."""
 
+    def slot_free_many(self, ends: list[tuple[str, str, float]]) -> None:
+        """Several (key, slot, until) at once (one round trip where the engine allows)."""
+        for key, slot, until in ends:
+            self.slot_free(key, slot, until)
+
     # -- the world every tenant shares ----------------------------------------------------------
     @abstractmethod
     def world_version(self) -> int:

@@ -208,6 +208,12 @@ class RedisStore(Store):
     def slot_free(self, key: str, slot: str, until: float) -> None:
         self._call("slot", self._free_slot, keys=[self._k("slots", key)], args=[slot, repr(until)])
 
+    def slot_free_many(self, ends: list[tuple[str, str, float]]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for key, slot, until in ends:
+            self._free_slot(keys=[self._k("slots", key)], args=[slot, repr(until)], client=pipe)
+        self._call("slot", pipe.execute)
+
     # -- the world ---------------------------------------------------------------------------------
     def world_version(self) -> int:
         return int(self._call("world", self.r.get, self._k("world", "version")) or 0)

@@ -222,6 +222,11 @@ class SqliteStore(Store):
         with self._tx() as conn:
             conn.execute("UPDATE slots SET until = ? WHERE key = ? AND slot = ?", (until, key, slot))
 
+    def slot_free_many(self, ends: list[tuple[str, str, float]]) -> None:
+        with self._tx() as conn:
+            conn.executemany("UPDATE slots SET until = ? WHERE key = ? AND slot = ?",
+                             [(until, key, slot) for key, slot, until in ends])
+
     # -- the world ---------------------------------------------------------------------------------
     def world_version(self) -> int:
         with self._tx(write=False) as conn:
