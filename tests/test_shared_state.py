@@ -15,6 +15,7 @@ from kit_helpers import kit
 from support import redis_server
 
 from mockserver.state import Store, StoreError, open_store
+from mockserver.tenants import ANONYMOUS
 from mockserver.testkit.kit import SandboxKit
 
 SSG_PATH = "/summertskattegrunnlag/v2/oppgjoer/kommuneboligsosialeformaal/2024/{fnr}"
@@ -124,6 +125,17 @@ def test_a_slots_end_written_in_the_batch_counts_as_if_written_at_once(store: St
     assert faults.acquire("summertskattegrunnlag", "910000001", "conn5") is not None
     # the store itself holds the ends: four more fit beside the one just taken (with no end, none would)
     assert all(store.slot_take(slots[0].store_key, f"late{i}", now=clock[0], limit=5) for i in range(4))
+
+
+def test_a_batch_numbers_its_entries_in_order_and_a_new_tenants_stream_expires(redis_url: str) -> None:
+    from mockserver.state.redisstore import JOURNAL_TTL
+
+    s = open_store(f"{redis_url}?prefix={uuid.uuid4().hex}")
+    s.journal_add(ANONYMOUS, {"n": 0}, 10)
+    s.journal_add_many([("session:a", {"n": 1}, 10), (ANONYMOUS, {"n": 2}, 10), ("session:a", {"n": 3}, 10)])
+    assert [(e["n"], e["seq"]) for e in s.journal(None)] == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert 0 < s.r.ttl(s._k("journal", "session:a")) <= JOURNAL_TTL  # type: ignore[attr-defined]
+    s.close()
 
 
 def test_the_world_has_a_version(store: Store) -> None:

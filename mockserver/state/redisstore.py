@@ -43,21 +43,27 @@ redis.call('SADD', KEYS[4], ARGV[5])
 return {seq, example}
 """
 # KEYS: seq counter, tenants set; ARGV: maxlen, ttl, prefix, then (tenant, entry json, size) per entry.
+# A script runs alone, so the batch takes its sequence numbers with one INCRBY, and reads each tenant's
+# example counter once.
 ADD_ENTRIES = """
 local n = (#ARGV - 3) / 3
-local seen = {}
+local examples = {}
 local everyone = tonumber(redis.call('GET', ARGV[3] .. 'example-all') or '0')
+local first = redis.call('INCRBY', KEYS[1], n) - n
 for i = 0, n - 1 do
   local tenant, entry, size = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
   local stream = ARGV[3] .. 'journal:' .. tenant
-  local seq = redis.call('INCR', KEYS[1])
-  local n = tonumber(redis.call('GET', ARGV[3] .. 'example:' .. tenant) or '0') + everyone
-  local example = ''
-  if n > 0 then example = n end
-  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'example', example, 'size', size,
+  local example = examples[tenant]
+  local fresh = example == nil
+  if fresh then
+    local k = tonumber(redis.call('GET', ARGV[3] .. 'example:' .. tenant) or '0') + everyone
+    example = ''
+    if k > 0 then example = k end
+    examples[tenant] = example
+  end
+  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'seq', first + 1 + i, 'example', example, 'size', size,
              'entry', entry)
-  if not seen[tenant] then
-    seen[tenant] = true
+  if fresh then
     redis.call('EXPIRE', stream, ARGV[2])
     redis.call('SADD', KEYS[2], tenant)
   end
