@@ -23,7 +23,6 @@ from starlette.types import Scope
 
 from . import fastjwt
 from .conformance.checks import check, retry_problems
-from .environments import Environment
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
 from .services import BY_NAME, split_path
@@ -109,7 +108,7 @@ class Journal:
         if size is None:
             size = size_of(filled(entry))
         if self.background is not None:  # a shared store keeps the entry as JSON
-            self.background.add(tenant, filled(entry), size)
+            self.background.add(tenant, compact(entry), size)
         else:
             self.store.journal_add(tenant, entry, size)
 
@@ -197,28 +196,60 @@ class Recorded(dict):  # type: ignore[type-arg]
     def fill(self) -> Recorded:
         raw, self._raw = self._raw, None
         if raw is not None:
-            kept = dict(self)
-            self.clear()
-            self.update(_ordinary(*raw))
-            self.update(kept)
+            _put_first(self, _ordinary(*_values(raw)))
         return self
+
+    def compact(self) -> dict[str, Any]:
+        """The entry as a shared store keeps it: its values as one JSON list, filled in when read."""
+        if self._raw is None:
+            return dict(self)
+        return {COMPACT: _values(self._raw), **self}
+
+
+COMPACT = "_values"  # key of an ordinary entry's values in a shared store (never shown: `filled` expands it)
+
+
+def _values(raw: tuple[Any, ...]) -> list[Any]:
+    """A Recorded's values as plain JSON ones, in `_ordinary`'s order."""
+    (now, started, method, env, service, base, path, query, status, outcome, consumer, client_id, accept,
+     content_type, authorization, retry_after) = raw
+    return [now, started, method, env.name, env.issuer, service, base, path, query, status, outcome, consumer,
+            client_id, accept.decode("latin-1") if accept is not None else None,
+            content_type.decode("latin-1") if content_type is not None else None, authorization, retry_after]
+
+
+def _put_first(entry: dict[str, Any], fields: dict[str, Any]) -> None:
+    kept = dict(entry)
+    entry.clear()
+    entry.update(fields)
+    entry.update(kept)
 
 
 def filled(entry: dict[str, Any]) -> dict[str, Any]:
-    """`entry` with every field in it (a `Recorded` one is filled in)."""
-    return entry.fill() if isinstance(entry, Recorded) else entry
+    """`entry` with every field in it: a `Recorded` one, or one a shared store kept compact, is filled in."""
+    if isinstance(entry, Recorded):
+        return entry.fill()
+    values = entry.pop(COMPACT, None)
+    if values is not None:
+        _put_first(entry, _ordinary(*values))
+    return entry
 
 
-def _ordinary(now: float, started: float, method: str, env: Environment, service: str, base: str, path: str,
-              query: str, status: int, outcome: str | None, consumer: str | None, client_id: str | None,
-              accept: bytes | None, content_type: bytes | None, authorization: dict[str, Any] | None,
-              retry_after: str | None) -> dict[str, Any]:
+def compact(entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry` as a shared store keeps it (see Recorded.compact)."""
+    return entry.compact() if isinstance(entry, Recorded) else entry
+
+
+def _ordinary(now: float, started: float, method: str, environment: str, issuer: str, service: str, base: str,
+              path: str, query: str, status: int, outcome: str | None, consumer: str | None,
+              client_id: str | None, accept: str | None, content_type: str | None,
+              authorization: dict[str, Any] | None, retry_after: str | None) -> dict[str, Any]:
     return {
         "at": round(now, 3),
         "t": started,
         "method": method,
-        "environment": env.name,
-        "issuer": env.issuer,
+        "environment": environment,
+        "issuer": issuer,
         "service": service,
         "url": base + path + (f"?{query}" if query else ""),
         "path": path,
@@ -227,11 +258,7 @@ def _ordinary(now: float, started: float, method: str, env: Environment, service
         "outcome": outcome,
         "consumer": consumer,
         "client_id": client_id,
-        "headers": {
-            "accept": accept.decode("latin-1") if accept is not None else None,
-            "content-type": content_type.decode("latin-1") if content_type is not None else None,
-            "authorization": authorization,
-        },
+        "headers": {"accept": accept, "content-type": content_type, "authorization": authorization},
         "retry_after": retry_after,
         "server_time": now,
     }
@@ -280,8 +307,8 @@ def record(scope: Scope, hit: tuple[str, str], body: bytes, answer: Answer, star
                                           outcome, consumer, client_id, accept, content_type, authorization,
                                           retry_after))
     else:
-        entry = _ordinary(now, started, scope["method"], env, service, base, path, query, status, outcome, consumer,
-                          client_id, accept, content_type, authorization, retry_after)
+        entry = _ordinary(*_values((now, started, scope["method"], env, service, base, path, query, status, outcome,
+                                    consumer, client_id, accept, content_type, authorization, retry_after)))
         if status >= 400:
             kode, entry["melding"] = _error_of(bytes(answer.body))
             entry["outcome"] = outcome or kode

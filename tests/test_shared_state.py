@@ -190,6 +190,22 @@ def test_one_journal_and_one_reset_across_workers(pair: tuple[SandboxKit, Sandbo
     assert a.client.get("/__sandbox/journal").json() == []
 
 
+def test_an_ordinary_entry_reads_the_same_from_a_shared_store(pair: tuple[SandboxKit, SandboxKit]) -> None:
+    """A shared store keeps an ordinary call's values compactly; read back, the entry is the one a sandbox on
+    its own memory shows: the same fields, in the same order, and nothing of the compact form."""
+    a, b = pair
+    alone = kit()
+    for k in (b, alone):
+        auth = {"Authorization": f"Bearer {k.token()}", "Accept": "application/json"}
+        fnr = k.persona("ordinary").fnr
+        assert k.client.get(SSG_PATH.format(fnr=fnr), headers=auth, params={"x": "1"}).status_code == 200
+    shared, own = a.client.get("/__sandbox/journal").json()[-1], alone.client.get("/__sandbox/journal").json()[-1]
+    varying = {"at", "t", "server_time", "seq", "headers"}
+    assert list(shared) == list(own) and "_values" not in shared
+    assert {k: v for k, v in shared.items() if k not in varying} == {k: v for k, v in own.items() if k not in varying}
+    assert shared["headers"]["accept"] == "application/json" and shared["headers"]["authorization"]["claims"]
+
+
 def test_a_moved_calendar_and_a_runtime_persona_reach_every_worker(pair: tuple[SandboxKit, SandboxKit]) -> None:
     a, b = pair
     assert a.client.put("/__sandbox/clock", json={"today": "2027-06-01"}).status_code == 200
