@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope
 
+from .callheaders import headers_of
 from .environments import environment_of
 from .hardening import MAX_HEAD
 from .maskinporten.errors import invalid_request
@@ -68,13 +69,9 @@ async def read_body(scope: Scope, receive: Receive, max_body: int = MAX_BODY,
     The body is read here and handed on whole (`replay`): the app never sees a refused request, and memory per
     request stays below `max_body` plus one chunk.
     """
-    length = chunked = None
-    for key, value in scope.get("headers", ()):  # one pass: this runs on every call
-        if key == b"content-length" and length is None:
-            length = value
-        elif key == b"transfer-encoding":
-            chunked = value
-    if length is None and chunked is None:
+    found = headers_of(scope)
+    length = found.get(b"content-length")
+    if length is None and b"transfer-encoding" not in found:
         return None  # no body (the server sends an empty one)
     try:
         if length is not None and int(length) > max_body:

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.types import Scope
 
+from .callheaders import headers_of
 from .services import BY_NAME, SERVICES
 
 
@@ -55,11 +56,8 @@ def _real_host(value: bytes) -> tuple[Environment, str] | None:
 def route_real_host(scope: Scope) -> Scope:
     """A request for a real hostname as the sandbox serves it: the scope with the service's prefix before its
     path, and its environment in `scope["state"]["environment"]` (read back by `environment_of`)."""
-    hit = None
-    for name, value in scope.get("headers") or ():
-        if name == b"host":
-            hit = _real_host(value) if len(value) <= 255 else None  # none of the real hosts is longer
-            break
+    value = headers_of(scope).get(b"host")
+    hit = _real_host(value) if value is not None and len(value) <= 255 else None  # no real host is longer
     if hit is None:
         return scope
     env, service = hit
@@ -73,4 +71,4 @@ def environment_of(request: Any) -> Environment:
     """The environment a request came through (the sandbox's own address unless a real host was used)."""
     state = request.scope.get("state")  # the dict itself: Starlette's State raises to say "not set"
     env = state.get("environment") if state else None
-    return env if env is not None else request.app.state.sandbox.own
+    return env if env is not None else request.app.sandbox.own  # the attribute: app.state's look-up is slower

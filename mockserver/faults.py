@@ -35,6 +35,8 @@ class Slot:
     store_key: str = ""
 
 
+UNCOUNTED = Slot(("", ""), None, 0.0)  # every call's slot when the limit is not enforced: nothing to count
+
 REMEMBERED_CONNECTIONS = 4096  # a connection's last slot, so its next call frees it at once
 
 
@@ -101,9 +103,9 @@ class Faults:
 
     def acquire(self, api: str, org: str, connection: Any = None, tenant: str = ANONYMOUS) -> Slot | None:
         """A slot for one call, or None when `org` already has 5 calls to `api` in flight."""
-        slot = Slot((api, org), connection, self.now())
         if not self.enforce_concurrency:
-            return slot
+            return UNCOUNTED
+        slot = Slot((api, org), connection, self.now())
         slot.store_key, slot.id = f"{tenant}|{api}|{org}", os.urandom(16).hex()
         with self._lock:
             previous = self._last.get(connection) if connection is not None else None
@@ -120,10 +122,10 @@ class Faults:
         return slot
 
     def release(self, slot: Slot) -> None:
+        if not slot.id:
+            return  # not counted (UNCOUNTED)
         now = self.now()
         slot.until = max(now, slot.started + self.service_time)
-        if not slot.id:
-            return
         if self.background is not None and slot.until - now > 4 * FLUSH_EVERY:
             self.background.slot_end(slot.store_key, slot.id, slot.until)  # ends long after the next batch
         else:

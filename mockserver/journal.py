@@ -22,6 +22,7 @@ import jwt
 from starlette.types import Scope
 
 from . import fastjwt
+from .callheaders import headers_of
 from .conformance.checks import check, retry_problems
 from .errorbody import error_code
 from .journal_limits import form_fields, redact_query, size_of, small_claims, small_header
@@ -148,6 +149,7 @@ class Journal:
 NOT_JOURNALED = ("/maskinporten/errors/",)  # pages for people, not calls of a client
 
 
+@lru_cache(maxsize=4096)  # a client calls the same few paths again and again
 def journaled(path: str) -> tuple[str, str] | None:
     """(service, path under its prefix) of a call the journal keeps; None for any other path."""
     if path.startswith(NOT_JOURNALED):
@@ -273,8 +275,7 @@ def record(scope: Scope, hit: tuple[str, str], body: bytes, answer: Answer, star
     state = scope.get("state") or {}
     env = state.get("environment") or sandbox.own
     service, path = hit
-    raw = scope.get("headers")
-    headers: dict[bytes, bytes] = dict(reversed(raw)) if raw else {}  # the first value of each name
+    headers = headers_of(scope)
     outcome, caller = state.get("journal_outcome", (None, None))
     status = answer.status
     retry_after = None

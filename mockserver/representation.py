@@ -115,6 +115,24 @@ def render(
     """`body` is a dict, or bytes already encoded in `media_type` (a cached answer)."""
     if not isinstance(body, bytes):
         body = encode(body, media_type, xml_root=xml_root, xml_namespace=xml_namespace, xml_items=xml_items)
-    if media_type == XML:
-        return Response(body, status, headers=headers, media_type="application/xml; charset=utf-8")
-    return Response(body, status, headers=headers, media_type=JSON)
+    content_type = XML_CONTENT_TYPE if media_type == XML else JSON
+    if headers and not _SET_BY_US.isdisjoint(name.lower() for name in headers):
+        return Response(body, status, headers=headers, media_type=content_type)
+    return Rendered(body, status, content_type, headers)
+
+
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+_SET_BY_US = frozenset({"content-length", "content-type"})
+
+
+class Rendered(Response):
+    """An encoded answer with the headers Starlette's Response would give it (the given ones, then length
+    and type), built directly: every data-API call ends here, and the generic checks are known here."""
+
+    def __init__(self, body: bytes, status: int, content_type: str, headers: Mapping[str, str] | None) -> None:
+        self.status_code, self.body, self.background, self.media_type = status, body, None, content_type
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+        if status >= 200 and status not in (204, 304):
+            raw.append((b"content-length", b"%d" % len(body)))
+        raw.append((b"content-type", content_type.encode("latin-1")))
+        self.raw_headers = raw

@@ -218,3 +218,48 @@ def test_keys_of_other_seeds_are_made_once_and_kept(tmp_path, monkeypatch) -> No
     made = keys.seeded_private_key_pem.__wrapped__(label)
     assert keys.stored_key_pem(label) == made == keys.generate_private_key_pem(label)
     assert [p.name for p in (tmp_path / "keys").iterdir()] == [keys._file_name(label, 2048)]
+
+
+def test_correlation_ids_are_random_version_4_uuids_and_a_forked_worker_makes_its_own() -> None:
+    import uuid
+
+    from mockserver.dataapi.gateway import correlation_id
+
+    ids = [correlation_id() for _ in range(600)]  # more than one pool of random bytes
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a worker forked after the parent drew from its pool
+        os.write(write, correlation_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert uuid.UUID(child).version == 4 and child != correlation_id()
+
+
+def test_a_call_s_headers_are_read_once_and_the_first_value_wins() -> None:
+    from mockserver.callheaders import KEY, headers_of
+
+    scope = {"headers": [(b"accept", b"application/xml"), (b"host", b"a"), (b"accept", b"application/json")]}
+    found = headers_of(scope)
+    assert found == {b"accept": b"application/xml", b"host": b"a"} and scope[KEY] is found
+    assert headers_of(scope) is found  # made once per call
+
+
+@pytest.mark.parametrize("status", [200, 204, 304, 404, 503])
+@pytest.mark.parametrize("headers", [None, {"Korrelasjonsid": "k", "Retry-After": "1"}, {"Content-Type": "text/x"}])
+@pytest.mark.parametrize("media", ["application/json", "application/xml"])
+def test_a_rendered_answer_has_the_headers_starlette_would_give_it(status, headers, media) -> None:
+    from starlette.responses import Response
+
+    from mockserver.representation import XML_CONTENT_TYPE, render
+
+    ours = render(b"<x/>", media, status=status, xml_root="r", xml_namespace="n", headers=headers)
+    theirs = Response(b"<x/>", status, headers=headers,
+                      media_type=XML_CONTENT_TYPE if media == "application/xml" else media)
+    assert (ours.status_code, ours.raw_headers, ours.body) == (theirs.status_code, theirs.raw_headers, theirs.body)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..callheaders import headers_of
 from ..canned import CannedAnswer
 from ..environments import environment_of
 from ..maskinporten.authdetails import SYSTEMUSER, of_type
@@ -39,29 +40,28 @@ log = logging.getLogger("ske_sandbox")
 
 SCENARIO_HEADER = "Ske-Sandbox-Scenario"
 _SCENARIO_KEY = SCENARIO_HEADER.lower().encode()
-_HEADERS = "ske_sandbox.headers"  # scope key: the call's headers as one dict, made on the first ask
 MAX_SLOW = 30.0
 _SLOW = re.compile(r"slow:(?:([0-9]{1,4})ms|([12]?[0-9]|30)s)", re.ASCII)  # as the contracts' pattern
 
 
 def header(request: Request, name: bytes) -> str | None:
-    """A request header's first value (`name` in lower case). The gateway asks for several per call, and
-    Starlette's Headers scans the list for each; this makes one dict per call instead."""
-    scope = request.scope
-    found: dict[bytes, bytes] | None = scope.get(_HEADERS)
-    if found is None:
-        found = scope[_HEADERS] = dict(reversed(scope.get("headers") or ()))  # reversed: the first value wins
-    value = found.get(name)
+    """A request header's first value (`name` in lower case), from the call's one dict (callheaders.py)."""
+    value = headers_of(request.scope).get(name)
     return value.decode("latin-1") if value is not None else None
+
+
+_RANDOM: list[str] = []  # hex digits of the next correlation ids: one read from the OS per 256 calls
+os.register_at_fork(after_in_child=_RANDOM.clear)  # a worker never repeats its parent's ids
 
 
 def correlation_id() -> str:
     """A random (version 4) UUID as text, as `str(uuid.uuid4())` gives, made with fewer steps: one per call."""
-    b = bytearray(os.urandom(16))
-    b[6] = b[6] & 0x0F | 0x40
-    b[8] = b[8] & 0x3F | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if not _RANDOM:
+        pool = os.urandom(4096).hex()
+        _RANDOM.extend(pool[i:i + 32] for i in range(0, len(pool), 32))
+    h = _RANDOM.pop()
+    # version 4 in the 13th digit; the variant's two high bits 10 in the 17th (one of 8, 9, a, b)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,8 @@ async def serve(request: Request, api: ApiSpec, check: Callable[[Request, Caller
             raise api.errors("not_acceptable", "Kun application/json og application/xml støttes")
         tenant_key = _tenant(request, api, caller)
         forced, slow, fault = _scenario(request, api)
-        fault = fault or _drawn_fault(request, tenant_key)
+        if fault is None and sandbox.faults.network_rate:
+            fault = _drawn_fault(request, tenant_key)
         # a call is in flight for its whole duration, delays included
         slot = sandbox.faults.acquire(api.name, caller.consumer, request.scope.get("client"), tenant_key)
         if slot is None:

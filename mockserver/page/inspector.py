@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 from starlette.requests import Request
 
+from ..callheaders import KEY as HEADERS_KEY
 from ..dataapi import ApiSpec, authenticate
 from ..inntekt.routes import API as INNTEKT
 from ..maskinporten.errors import GrantError
@@ -92,7 +93,8 @@ def _grant_verdict(sandbox: Any, token: str) -> Verdict:
 
 def _token_verdict(request: Request, token: str, api: ApiSpec, title: str) -> Verdict:
     host = [(k, v) for k, v in request.scope["headers"] if k == b"host"]
-    probe = Request({**request.scope, "headers": [*host, (b"authorization", f"Bearer {token}".encode())]})
+    probe = Request({**request.scope, "headers": [*host, (b"authorization", f"Bearer {token}".encode())],
+                     HEADERS_KEY: None})  # its own headers, not the page call's
     try:
         caller = authenticate(probe, api)
     except SkeError as err:
