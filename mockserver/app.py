@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
 from .control import routes as control
-from .dataapi import ApiSpec, unknown_url
+from .dataapi import ApiSpec, Endpoint, unknown_url
 from .front import FrontDoor
 from .page import routes as page
 from .sandbox import Sandbox
@@ -54,13 +54,17 @@ class SandboxApp(Starlette):
 def create_app(settings: Settings | None = None, **overrides: Any) -> SandboxApp:
     """Build the sandbox app. `overrides` are Settings fields, e.g. create_app(seed=7, population=100)."""
     settings = settings or Settings(**overrides)
+    mounts = {service.name: Mount(service.prefix, routes=import_module(service.routes).routes)
+              for service in sorted(SERVICES, key=lambda s: not s.is_data_api)}
+    # the data APIs' routes that answer every error themselves: the front door hands their calls on directly
+    direct = {name: (mount, [r for r in mount.routes if isinstance(getattr(r, "app", None), Endpoint)])
+              for name, mount in mounts.items()}
     app = SandboxApp(routes=[  # the data APIs first: their calls are the hot path, and routes match in order
-        *(Mount(service.prefix, routes=import_module(service.routes).routes)
-          for service in sorted(SERVICES, key=lambda s: not s.is_data_api)),
+        *mounts.values(),
         Mount("/__sandbox", routes=control.routes),
         *page.routes,
     ], exception_handlers={404: not_found, StoreError: store_unavailable}, middleware=[
-        Middleware(FrontDoor)])
+        Middleware(FrontDoor, direct={name: found for name, found in direct.items() if found[1]})])
     app.sandbox = app.state.sandbox = Sandbox(settings)
     if settings.metrics or settings.tracer_provider is not None:
         from .observability import attach  # imported only when asked for: the default start-up pays nothing

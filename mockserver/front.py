@@ -11,13 +11,17 @@ In order, a call
 6. gets the security headers on its answer (securityheaders.py).
 
 One layer, not one middleware each: on the data APIs' hot path a layer costs its await and its wrapped
-`send` on every call, so the steps share one of each.
+`send` on every call, so the steps share one of each. For the same reason a data-API call whose route
+answers every error itself (`direct`: dataapi's `Endpoint`) goes straight to it, routed by the same
+Starlette routes, not through the exception layer and the top-level router.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .bodylimit import BODY_TIMEOUT, MAX_BODY, head_too_large, read_body, replay
@@ -30,13 +34,19 @@ from .securityheaders import secured
 ERROR_BODY_KEPT = 4096  # bytes of an error answer the journal reads its code and text from
 
 
+Direct = Mapping[str, tuple[Mount, Sequence[BaseRoute]]]
+
+
 class FrontDoor:
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_head: int = MAX_HEAD,
-                 body_timeout: float = BODY_TIMEOUT) -> None:
+                 body_timeout: float = BODY_TIMEOUT, direct: Direct | None = None) -> None:
         self.app = app
         self.max_body = max_body
         self.max_head = max_head
         self.body_timeout = body_timeout
+        # service name -> (its Mount, the routes under it that answer every error themselves); the services'
+        # Mounts come first among the app's routes, each under its own first path segment
+        self.direct = {name: (mount, frozenset(map(id, routes))) for name, (mount, routes) in (direct or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,13 +88,36 @@ class FrontDoor:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send_and_keep, body)
+            await self._serve(scope, receive, send_and_keep, body, self._routed(scope, hit[0]))
         finally:
             if not answer.recorded:
                 done()
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, kept: list[bytes] | None = None) -> None:
-        """Steps 1 and 4, then the app; `kept` receives the body the app was given."""
+    def _routed(self, scope: Scope, service: str) -> tuple[Scope, ASGIApp] | None:
+        """(scope, app) of a direct route, as Starlette's routers would hand them on; None: route as usual."""
+        found = self.direct.get(service)
+        if found is None:
+            return None
+        mount, routes = found
+        match, outer = mount.matches(scope)
+        if match is not Match.FULL:
+            return None
+        inner = {**scope, **outer}  # a trial: the usual routing must still get the scope as it came
+        for route in mount.routes:  # the first full match wins, as in Starlette's Router
+            match, child = route.matches(inner)
+            if match is Match.FULL:
+                if id(route) not in routes:
+                    return None
+                scope.update(outer)  # as the routers leave it: the journal and the tracing read it back
+                scope.update(child)
+                scope.setdefault("router", scope["app"].router)
+                scope["route"] = route
+                return scope, route.app  # type: ignore[attr-defined]
+        return None
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, kept: list[bytes] | None = None,
+                     routed: tuple[Scope, ASGIApp] | None = None) -> None:
+        """Steps 1 and 4, then the app (or the direct route); `kept` receives the body the app was given."""
         known = scope.get(HEAD_AT_MOST)  # set by the server's protocol when it counted the head's reads
         refused = None if known is not None and known <= self.max_head else head_too_large(scope, self.max_head)
         if refused is None:
@@ -94,7 +127,10 @@ class FrontDoor:
                     if kept is not None:
                         kept.append(body)
                     receive = replay(body, receive)
-                await self.app(scope, receive, send)
+                if routed is not None:
+                    await routed[1](routed[0], receive, send)
+                else:
+                    await self.app(scope, receive, send)
                 return
             refused = body
         await refused(scope, receive, send)

@@ -263,3 +263,35 @@ def test_a_rendered_answer_has_the_headers_starlette_would_give_it(status, heade
     theirs = Response(b"<x/>", status, headers=headers,
                       media_type=XML_CONTENT_TYPE if media == "application/xml" else media)
     assert (ours.status_code, ours.raw_headers, ours.body) == (theirs.status_code, theirs.raw_headers, theirs.body)
+
+
+def _front_door(box: MpBox):
+    from mockserver.front import FrontDoor
+
+    box.client.get("/__sandbox/health")  # builds the middleware stack
+    layer = box.app.middleware_stack
+    while not isinstance(layer, FrontDoor):
+        layer = layer.app
+    return layer
+
+
+def test_data_calls_routed_directly_answer_and_journal_as_the_full_routing_does(tmp_path) -> None:
+    direct = MpBox(make_settings(write_clients_file(tmp_path)))
+    routed = MpBox(make_settings(write_clients_file(tmp_path)))
+    assert _front_door(direct).direct
+    _front_door(routed).direct = {}  # every call through Starlette's exception layer and routers
+    token = direct.token()
+    odd = [(f"{SSG}/2024/{PEOPLE[0]}%0A", {}), (f"{SSG}/2024", {}), ("/summertskattegrunnlag/v2", {}),
+           (f"{SSG}/2024/{PEOPLE[0]}/more", {}), (f"{INNTEKT}/{PEOPLE[0]}/inntekter", {"Accept": "text/csv"})]
+    for box in (direct, routed):
+        box.sandbox.journal.clear()
+    for box in (direct, routed):
+        for url, headers in odd:
+            box.api(url, token, headers)
+    assert answers(direct, token) == answers(routed, token)
+    for url, _ in odd:  # and the same for other methods, which only the full routing answers
+        a, b = (box.client.post(url, headers={"Authorization": f"Bearer {token}"}) for box in (direct, routed))
+        assert (a.status_code, a.headers.get("content-type")) == (b.status_code, b.headers.get("content-type"))
+    keep = ("method", "path", "status", "outcome", "consumer", "service", "conforms")
+    journals = [[{k: e.get(k) for k in keep} for e in box.sandbox.journal.entries()] for box in (direct, routed)]
+    assert journals[0] == journals[1] and len(journals[0]) > len(calls())
