@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import multiprocessing
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kit_helpers import kit
 from support import redis_server
 
-from mockserver.state import Store, StoreError, open_store
+from mockserver.state import JOURNAL_ENTRIES, Store, StoreError, open_store
 from mockserver.tenants import ANONYMOUS
 from mockserver.testkit.kit import SandboxKit
 
@@ -86,6 +88,24 @@ def test_journals_are_per_tenant_and_read_together_in_order(store: Store) -> Non
     assert store.journal("session:a") == [] and store.journal("session:b") == []
 
 
+def test_a_journal_keeps_each_tenants_last_entries_in_order(store: Store) -> None:
+    """Batches that mix tenants (a busy worker's): each tenant keeps its last JOURNAL_ENTRIES, numbered in the
+    order they were added, and everyone's view is the kept entries of all, in that order."""
+    total = 2 * JOURNAL_ENTRIES + 200
+    batch = [("session:a" if i % 3 else "session:b", {"n": i}, 10) for i in range(total)]
+    for start in range(0, total, 70):
+        store.journal_add_many(batch[start:start + 70])
+    a, b = store.journal("session:a"), store.journal("session:b")
+    assert [e["n"] for e in a] == [i for i in range(total) if i % 3][-JOURNAL_ENTRIES:]
+    assert [e["n"] for e in b] == [i for i in range(total) if not i % 3][-JOURNAL_ENTRIES:]
+    everyone = store.journal(None)
+    assert [e["n"] for e in everyone] == sorted(e["n"] for e in a + b)
+    seqs = [e["seq"] for e in everyone]
+    assert seqs == sorted(set(seqs))
+    store.journal_add("session:b", {"n": total}, 10)
+    assert store.journal("session:b")[-1]["seq"] > seqs[-1]
+
+
 def test_draws_count_per_tenant_and_stream(store: Store) -> None:
     assert [store.draw("t", "faults") for _ in range(3)] == [0, 1, 2]
     assert store.draw("t", "network") == 0 and store.draw("u", "faults") == 0
@@ -144,6 +164,38 @@ def test_the_world_has_a_version(store: Store) -> None:
     assert version > start and store.world() == (version, {"today": "2027-01-01", "personas": []})
     store.reset(None)
     assert store.world_version() > version and store.world()[1] is None
+
+
+def _open_at_once(url: str, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        store = open_store(url)
+        store.journal_add(ANONYMOUS, {"n": 1}, 10)
+        results.put("ok")
+    except StoreError as exc:
+        results.put(str(exc))
+
+
+def test_processes_opening_a_new_state_file_at_once_all_start(tmp_path: Path) -> None:
+    """Replicas or workers started together on a file nobody has made yet: one makes it, the others wait for
+    it (none is refused with "database is locked")."""
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(3):
+        url = f"sqlite://{tmp_path}/fresh{attempt}.db"
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_open_at_once, args=(url, barrier, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=30) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert outcomes == ["ok"] * 6
+        assert len(open_store(url).journal(ANONYMOUS)) == 6
+
+
+def test_a_state_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="state file .*missing"):
+        open_store(f"sqlite://{tmp_path}/missing/state.db")
 
 
 def test_a_state_url_no_engine_takes_is_refused() -> None:
