@@ -661,6 +661,16 @@ def all_cores(bodies: Path, token_for: Any, wiremock: Server | None, seconds: fl
                 "errors": sum(x.errors for x in rs), "runs": [round(x.rps) for x in rs]} for t, rs in runs.items()}
 
 
+def in_process() -> dict[str, Any]:
+    """The sandbox's own CPU per summert JSON call with no server (bench/_inprocess.py, in its own process)."""
+    out = subprocess.run([sys.executable, str(HERE / "_inprocess.py")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    result = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+    if out.returncode != 0 or "cpu_us" not in result:
+        raise RuntimeError(f"bench/_inprocess.py failed: {result.get('error') or out.stderr[-2000:]}")
+    return result
+
+
 def hardening_cost(bodies: Path, token: str, seconds: float, rounds: int) -> dict[str, float]:
     """What the default server's limits (64 KiB head, head timeout, idle shedding) cost per call: summert JSON
     on the ceiling with the sandbox's protocol against uvicorn's stock httptools protocol, interleaved."""
@@ -731,9 +741,10 @@ def ratio(a: float, b: float) -> float:
 def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[str, float],
              scaling: dict[str, dict[str, float]], c200: Run, first: Run, sustained: Run,
              c200_s: float, cores: dict[str, dict] | None = None, shared: dict[str, float] | None = None,
-             replays_refused: int | None = None, workers: int = 1) -> dict:
+             replays_refused: int | None = None, workers: int = 1, app: dict[str, Any] | None = None) -> dict:
     """The figures results.json carries beside the per-call table, and that the README's table quotes.
-    `sandbox_vs_wiremock` is with every core (`cores`) when measured; one process's is `sandbox_1w_vs_wiremock`."""
+    `sandbox_vs_wiremock` is with every core (`cores`) when measured; one process's is `sandbox_1w_vs_wiremock`.
+    `app` is the sandbox's in-process CPU per call (in_process())."""
     summert = table["summert_json"]
     every: dict = {}
     if cores:
@@ -747,6 +758,14 @@ def headline(table: dict[str, dict[str, dict]], starts: list[float], rss: dict[s
         }
         if "wiremock" in cores:
             every["sandbox_vs_wiremock"] = ratio(cores["sandbox"]["rps"], cores["wiremock"]["rps"])
+        if app is not None:
+            # the best the sandbox could do with every core: the bare server's CPU per call plus the app's
+            # in-process CPU, against WireMock's (req/s go as 1 / CPU per call when the cores are busy)
+            every["app_in_process_cpu_us"] = app["cpu_us"]
+            best = cores["ceiling"]["cpu_us"] + app["cpu_us"]
+            every["all_cores_best_cpu_us"] = round(best, 1)
+            if "wiremock" in cores:
+                every["all_cores_best_vs_wiremock"] = ratio(cores["wiremock"]["cpu_us"], best)
     if shared:
         every["shared_state"] = shared
         every["redis_overhead"] = shared["redis_overhead"]
@@ -824,6 +843,8 @@ def main() -> int:
             print(f"every core: --workers {workers} ...", flush=True)
             cores = all_cores(work / "bodies.json", demo_token, servers.get("wiremock"), args.seconds, args.rounds,
                               workers)
+            print("the app alone, in-process ...", flush=True)
+            app = in_process()
             print("the hardened protocol against uvicorn's stock one ...", flush=True)
             results["hardening"] = hardening_cost(work / "bodies.json", token, args.seconds, args.rounds)
         finally:
@@ -845,7 +866,7 @@ def main() -> int:
         shared = redis_overhead(args.seconds, work)
 
     results.update(headline(table, starts, rss, scaling, c200, first, sustained, c200_s, cores, shared, refused,
-                            workers))
+                            workers, app))
     results["bench_s"] = round(time.perf_counter() - began, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -880,6 +901,10 @@ def print_table(r: dict) -> None:
         print(f"every core (--workers {r['workers']}), summert JSON: " + "; ".join(
             f"{t} {v['rps']:,.0f} req/s, {v['cpu_us']:.0f} µs" for t, v in cores.items())
             + f"; sandbox ÷ ceiling {r['all_cores_vs_ceiling']}×, ÷ WireMock {r.get('sandbox_vs_wiremock')}×")
+    if "app_in_process_cpu_us" in r:
+        print(f"the app alone, in-process: {r['app_in_process_cpu_us']:.0f} µs/call; at best with every core (the "
+              f"bare server's CPU + that) {r['all_cores_best_cpu_us']:.0f} µs/call: "
+              f"{r.get('all_cores_best_vs_wiremock')}× WireMock")
     if "hardening" in r:
         h = r["hardening"]
         print(f"the server's limits, on the ceiling: {h['hardened_cpu_us']:.0f} µs/req against {h['plain_cpu_us']:.0f} "
