@@ -1,12 +1,14 @@
-"""The sandbox's own CPU per summert JSON call, with no server: the ASGI app called directly, as uvicorn calls
-it, with the bench's token, person and year. Prints {"cpu_us": median, "runs": [...]} as JSON.
+"""The CPU per summert JSON call of the sandbox's app and of the ceiling's bare Starlette app, with no server:
+each ASGI app called directly, as uvicorn calls it, with the bench's token, person and year, in interleaved
+runs. Prints {"cpu_us": the sandbox's median, "ceiling_cpu_us": the ceiling's, "runs": ...} as JSON.
 
-This is the least a call can cost the sandbox; served, a call costs this plus the server's work (the
-ceiling's CPU per call), and more, as the server and the app share the core's caches."""
+The difference is the work the sandbox does per call beyond a fixed answer; served, a call costs at least
+the ceiling's CPU per call plus that difference."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import statistics
@@ -43,22 +45,46 @@ def main() -> int:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    async def calls(n: int) -> None:
+    async def calls(target, n: int) -> None:  # noqa: ANN001 - an ASGI app
         for _ in range(n):
-            await app(dict(scope, headers=list(headers)), receive, send)
+            await target(dict(scope, headers=list(headers)), receive, send)
 
-    asyncio.run(calls(500))  # warm: the caches a running server has
-    runs = []
+    import _ceiling
+
+    ceiling = _ceiling.build({"summert_json": {"body_b64": base64.b64encode(_answer(app, scope)).decode(),
+                                               "status": status, "content_type": "application/json"}})
+    runs: dict[str, list[float]] = {"sandbox": [], "ceiling": []}
+    for target in (app, ceiling):
+        asyncio.run(calls(target, 500))  # warm: the caches a running server has
     for _ in range(RUNS):
-        statuses.clear()
-        began = time.process_time()
-        asyncio.run(calls(CALLS))
-        runs.append((time.process_time() - began) / CALLS * 1e6)
-        if statuses != [status] * CALLS:
-            print(json.dumps({"error": f"answered {sorted(set(statuses))}, not {status}"}))
-            return 1
-    print(json.dumps({"cpu_us": round(statistics.median(runs), 1), "runs": [round(r, 1) for r in runs]}))
+        for name, target in (("sandbox", app), ("ceiling", ceiling)):
+            statuses.clear()
+            began = time.process_time()
+            asyncio.run(calls(target, CALLS))
+            runs[name].append((time.process_time() - began) / CALLS * 1e6)
+            if statuses != [status] * CALLS:
+                print(json.dumps({"error": f"{name} answered {sorted(set(statuses))}, not {status}"}))
+                return 1
+    print(json.dumps({"cpu_us": round(statistics.median(runs["sandbox"]), 1),
+                      "ceiling_cpu_us": round(statistics.median(runs["ceiling"]), 1),
+                      "runs": [round(r, 1) for r in runs["sandbox"]],
+                      "ceiling_runs": [round(r, 1) for r in runs["ceiling"]]}))
     return 0
+
+
+def _answer(app, scope: dict) -> bytes:  # noqa: ANN001 - the sandbox app
+    """The body the sandbox answers the call with (the ceiling serves these bytes)."""
+    body: list[bytes] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+
+    asyncio.run(app(dict(scope), receive, send))
+    return b"".join(body)
 
 
 def _token(app) -> str:  # noqa: ANN001 - the sandbox app
